@@ -1,0 +1,59 @@
+"""The parameters of one validation run, validated at the boundary."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from mdval.units import steps_for
+
+Engine = Literal["auto", "ase", "torch"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class RunConfig(BaseModel):
+    """One MD validation run. Units are in the field names; times in fs and ps."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(..., min_length=1, description="Potential spec under test.")
+    structure: str = Field(..., min_length=1, description="Structure spec.")
+    reference: str | None = Field(
+        None, description="Reference (teacher) potential spec; None skips force accuracy."
+    )
+    temperature_K: float = Field(300.0, gt=0, le=5000, description="Initial/target temperature.")
+    timestep_fs: float = Field(0.5, gt=0, le=10, description="Integration timestep.")
+    duration_ps: float = Field(5.0, gt=0, le=1000, description="NVE production length.")
+    equilibration_ps: float = Field(0.0, ge=0, le=1000, description="NVT equilibration length.")
+    seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the velocity RNG.")
+    profile: str = Field("m6", min_length=1, description="Acceptance-criteria profile.")
+    engine: Engine = "auto"
+    device: Device = "auto"
+    record_every: int = Field(10, ge=1, le=100_000, description="Thermo record interval, steps.")
+    frame_every: int = Field(100, ge=1, le=1_000_000, description="Trajectory frame interval.")
+    reference_every: int = Field(
+        100, ge=1, le=1_000_000, description="Reference evaluation interval, steps."
+    )
+    friction_per_ps: float = Field(
+        10.0, gt=0, le=1000, description="Langevin friction of the NVT equilibration."
+    )
+
+    @model_validator(mode="after")
+    def _at_least_one_step(self) -> RunConfig:
+        if self.n_production_steps < 1:
+            raise ValueError(
+                f"duration_ps={self.duration_ps} at timestep_fs={self.timestep_fs} is less than "
+                "one step"
+            )
+        if self.n_production_steps > 50_000_000:
+            raise ValueError("more than 50 million steps: shorten duration_ps or raise timestep")
+        return self
+
+    @property
+    def n_production_steps(self) -> int:
+        return steps_for(self.duration_ps, self.timestep_fs)
+
+    @property
+    def n_equilibration_steps(self) -> int:
+        return steps_for(self.equilibration_ps, self.timestep_fs)

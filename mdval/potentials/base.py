@@ -1,0 +1,77 @@
+"""What a potential is to mdval: a registry entry that can build an ASE calculator.
+
+TorchScript contract (uploads and the zoo)
+-----------------------------------------
+A TorchScript module ``m`` is a *batched energy model* for non-periodic systems::
+
+    energies = m(positions, atomic_numbers, system_index, n_systems)
+
+=================  ===========================  ==========================================
+argument           shape / dtype                meaning
+=================  ===========================  ==========================================
+positions          (N, 3) float64 or float32    Cartesian positions in Å, all systems
+atomic_numbers     (N,) int64                   Z of each atom
+system_index       (N,) int64                   which system (0 .. n_systems-1) an atom is in
+n_systems          int                          number of systems in the batch
+energies (return)  (n_systems,) same dtype      potential energy of each system in eV
+=================  ===========================  ==========================================
+
+Forces are ``-dE/dpositions`` by autograd, taken by mdval (the model must be differentiable
+with respect to ``positions``). Optional attributes read by mdval:
+``supported_atomic_numbers: List[int]`` (elements the model was trained on; required for the
+element check) and ``cutoff_A: float``. Uploads are only ever loaded with
+``torch.jit.load`` — never unpickled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ase.calculators.calculator import Calculator
+
+#: Every element (None = no restriction known).
+AnyElements = None
+
+
+@dataclass(frozen=True)
+class PotentialEntry:
+    """A resolved potential spec.
+
+    ``factory(device)`` builds a fresh ASE calculator on ``device`` ("cpu" or "cuda").
+    ``torchscript_path`` is set for torch potentials so the torch engine can load the module.
+    """
+
+    spec: str
+    name: str
+    kind: str  # "xtb" | "ase" | "torchscript" | "zoo" | "py"
+    sha256: str
+    supported_elements: frozenset[str] | None
+    factory: Callable[[str], Calculator] = field(repr=False, compare=False)
+    n_params: int | None = None
+    torchscript_path: Path | None = None
+    periodic_ok: bool = True
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def is_torch(self) -> bool:
+        return self.torchscript_path is not None
+
+    def make_calculator(self, device: str = "cpu") -> Calculator:
+        return self.factory(device)
+
+    def describe(self) -> dict[str, Any]:
+        """JSON-friendly description (provenance, API listings)."""
+        return {
+            "spec": self.spec,
+            "name": self.name,
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "n_params": self.n_params,
+            "supported_elements": sorted(self.supported_elements)
+            if self.supported_elements is not None
+            else None,
+            "periodic_ok": self.periodic_ok,
+        }
