@@ -21,8 +21,3 @@ def fs_to_ase(time_fs: float) -> float:
 def ase_to_ps(time_ase: float) -> float:
     """ASE time units to picoseconds."""
     return time_ase * PS_PER_ASE_TIME
-
-
-def steps_for(duration_ps: float, timestep_fs: float) -> int:
-    """Number of integration steps covering ``duration_ps`` at ``timestep_fs`` (rounded)."""
-    return int(round(duration_ps * 1000.0 / timestep_fs))

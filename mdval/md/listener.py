@@ -25,7 +25,7 @@ class ThermoRecord:
     temperature_K: float
     max_force_eV_per_A: float
     inference_ms: float
-    stress_max_abs_GPa: float | None = None
+    pressure_GPa: float | None = None  # −trace(σ)/3, periodic systems with a stress
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,13 @@
+"""The ``/api/v1`` router: assembles the route modules, nothing else."""
+
+from fastapi import APIRouter
+
+from app.api.routes import leaderboard, models, runs, structures, suites, system
+
+api_router = APIRouter()
+api_router.include_router(runs.router)
+api_router.include_router(models.router)
+api_router.include_router(structures.router)
+api_router.include_router(suites.router)
+api_router.include_router(leaderboard.router)
+api_router.include_router(system.router)

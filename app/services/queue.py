@@ -1,0 +1,94 @@
+"""The API's side of the queue: enqueue runs and call the short validation tasks, by name.
+
+The API never imports the task code (it would pull in torch and ase); it sends messages
+with :meth:`Celery.send_task` and, for validation, waits for the result with a timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from celery import Celery
+from celery.exceptions import TimeoutError as CeleryTimeout
+
+from app.api.errors import ApiError
+from app.core.config import Settings
+from workers.celery_app import (
+    TASK_CHECK_MODEL,
+    TASK_DESCRIBE_STRUCTURE,
+    TASK_RUN,
+    TASK_VALIDATE,
+    create_celery,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Queue(Protocol):
+    """What the routes need from the queue (a fake in unit tests)."""
+
+    def enqueue_run(self, run_id: int, queue: str) -> None: ...
+
+    def validate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
+
+    def check_model(self, model_id: int) -> dict[str, Any] | None: ...
+
+    def describe_structure(self, core_spec: str) -> dict[str, Any]: ...
+
+    def ping_broker(self, timeout_s: float) -> str: ...
+
+
+class CeleryQueue:
+    """:class:`Queue` over Celery."""
+
+    def __init__(self, settings: Settings, app: Celery | None = None) -> None:
+        self.settings = settings
+        self.app = app or create_celery(settings)
+
+    def enqueue_run(self, run_id: int, queue: str) -> None:
+        self.app.send_task(TASK_RUN, args=[run_id], queue=queue, routing_key=queue)
+
+    def _call(self, name: str, kwargs: dict[str, Any], what: str) -> Any:
+        queue = self.settings.queue("validate")
+        try:
+            result = self.app.send_task(name, kwargs=kwargs, queue=queue, routing_key=queue)
+        except Exception as exc:  # broker down
+            raise ApiError(503, f"the job queue is unreachable ({exc}); try again later") from exc
+        try:
+            return result.get(timeout=self.settings.validate_timeout_s, interval=0.05)
+        except CeleryTimeout as exc:
+            result.forget()
+            raise ApiError(
+                503,
+                f"no worker answered the {what} within {self.settings.validate_timeout_s:g} s: "
+                f"is a worker consuming the queue '{queue}'? Nothing was queued.",
+            ) from exc
+        finally:
+            try:
+                result.forget()
+            except Exception:  # best-effort cleanup of a result key
+                log.debug("could not forget result %s", result.id)
+
+    def validate(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return dict(self._call(TASK_VALIDATE, {"payload": payload}, "validation request"))
+
+    def check_model(self, model_id: int) -> dict[str, Any] | None:
+        """Test-forward an uploaded model on a worker; None when it takes too long (the
+        check still finishes in the background and updates the row)."""
+        try:
+            return dict(self._call(TASK_CHECK_MODEL, {"model_id": model_id}, "model check"))
+        except ApiError as exc:
+            if exc.status_code == 503 and "no worker answered" in exc.detail:
+                return None
+            raise
+
+    def describe_structure(self, core_spec: str) -> dict[str, Any]:
+        return dict(
+            self._call(TASK_DESCRIBE_STRUCTURE, {"core_spec": core_spec}, "structure check")
+        )
+
+    def ping_broker(self, timeout_s: float) -> str:
+        with self.app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=timeout_s)
+            return f"{conn.transport_cls} reachable"

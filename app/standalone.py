@@ -1,0 +1,180 @@
+"""``mdval standalone``: the embedded default in one process tree, no Postgres or Redis.
+
+SQLite in ``data_dir``, kombu's ``filesystem://`` broker, two worker processes (runs on a
+threads pool of concurrency 1; validation checks beside it so that a long run never blocks a
+submission), migrations at start, the core's catalogue registered, the API and (when the
+dashboard package is installed) the dashboard on one port. This process serves HTTP only:
+torch and ase live in the worker processes.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import typer
+import uvicorn
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings
+from app.crud import catalog
+from app.crud.tokens import create_token, revoke_tokens
+from app.db.migrate import upgrade
+from app.db.models import ApiToken
+from app.db.session import make_engine
+from app.main import create_app
+from app.schemas.runs import RunCreate
+from app.services.queue import CeleryQueue
+from app.services.submissions import submit_runs
+from workers.celery_app import ensure_local_dirs
+
+ADMIN_TOKEN_NAME = "standalone-admin"
+DEMO_SUITE = "m6-quick"
+CHILD_STOP_TIMEOUT_S = 10.0
+
+
+def standalone_settings(data_dir: Path) -> Settings:
+    """SQLite + filesystem broker under ``data_dir``; other MDVAL_* variables still apply."""
+    data_dir = data_dir.expanduser().resolve()
+    return Settings(
+        data_dir=data_dir,
+        database_url=f"sqlite:///{data_dir / 'mdval.sqlite'}",
+        broker_url="filesystem://",
+        result_backend=f"file://{data_dir / 'results'}",
+    )
+
+
+def child_env(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        MDVAL_DATA_DIR=str(settings.data_dir),
+        MDVAL_DATABASE_URL=settings.database_url,
+        MDVAL_BROKER_URL=settings.broker_url,
+        MDVAL_RESULT_BACKEND=settings.result_backend_url,
+        MDVAL_ARTIFACTS_DIR=str(settings.artifacts_path.resolve()),
+    )
+    return env
+
+
+def worker_commands(settings: Settings) -> list[list[str]]:
+    """The two workers: runs (threads, concurrency 1) and validation checks."""
+    base = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "--quiet",
+        "worker",
+        "-P",
+        "threads",
+        "--without-gossip",
+        "--without-mingle",
+        "--without-heartbeat",
+        "--loglevel",
+        "WARNING",
+    ]
+    runs = [
+        *base,
+        "-c",
+        "1",
+        "-n",
+        "runs@%h",
+        "-Q",
+        f"{settings.queue('gpu')},{settings.queue('cpu')}",
+    ]
+    checks = [*base, "-c", "2", "-n", "checks@%h", "-Q", settings.queue("validate")]
+    return [runs, checks]
+
+
+def admin_token(engine: Engine, settings: Settings) -> str:
+    """``MDVAL_ADMIN_TOKEN`` when set, else a fresh token (older standalone ones revoked)."""
+    with Session(engine) as session:
+        if settings.admin_token:
+            from app.core.security import hash_token
+
+            exists = (
+                session.query(ApiToken)
+                .filter_by(token_hash=hash_token(settings.admin_token))
+                .first()
+            )
+            if exists is None:
+                create_token(
+                    session, name=ADMIN_TOKEN_NAME, role="admin", token=settings.admin_token
+                )
+            session.commit()
+            return settings.admin_token
+        revoke_tokens(session, name=ADMIN_TOKEN_NAME)
+        _row, plaintext = create_token(session, name=ADMIN_TOKEN_NAME, role="admin")
+        session.commit()
+        return plaintext
+
+
+def queue_demo(engine: Engine, settings: Settings, seeding: subprocess.Popen[bytes]) -> None:
+    """After the catalogue is registered: the demo suite for every zoo student."""
+    seeding.wait()
+    queue = CeleryQueue(settings)
+    with Session(engine) as session:
+        token = session.query(ApiToken).filter_by(name=ADMIN_TOKEN_NAME, revoked_at=None).first()
+        students = [p.spec for p in catalog.list_potentials(session) if p.spec.startswith("zoo:")]
+        if not students:
+            typer.echo("demo: no zoo students are registered; nothing queued", err=True)
+            return
+        for spec in students:
+            try:
+                result = submit_runs(
+                    session,
+                    settings=settings,
+                    queue=queue,
+                    request=RunCreate(model=spec, suite=DEMO_SUITE),
+                    token=token,  # type: ignore[arg-type]
+                    idempotency_key=None,
+                )
+                typer.echo(f"demo: queued {len(result.runs)} {DEMO_SUITE} runs for {spec}")
+            except Exception as exc:  # report and go on with the next student
+                typer.echo(f"demo: {spec} not queued: {exc}", err=True)
+
+
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    for child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
+    for child in children:
+        try:
+            child.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+
+
+def serve(*, host: str, port: int, data_dir: Path, demo: bool) -> None:
+    settings = standalone_settings(data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    settings.artifacts_path.mkdir(parents=True, exist_ok=True)
+    ensure_local_dirs(settings)
+    upgrade(settings.database_url)
+    engine = make_engine(settings.database_url)
+    token = admin_token(engine, settings)
+    env = child_env(settings)
+
+    children: list[subprocess.Popen[bytes]] = []
+    seeding = subprocess.Popen([sys.executable, "-m", "app.cli", "migrate", "--seed"], env=env)
+    children.append(seeding)
+    children.extend(subprocess.Popen(cmd, env=env) for cmd in worker_commands(settings))
+    if demo:
+        threading.Thread(target=queue_demo, args=(engine, settings, seeding), daemon=True).start()
+
+    url = f"http://{host}:{port}"
+    typer.echo(f"mdval standalone: {url}  (API {url}/api/v1, docs {url}/docs)")
+    typer.echo(f"data: {settings.data_dir}")
+    typer.echo(f"admin token: {token}")
+    try:
+        uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
+    finally:
+        _stop(children)

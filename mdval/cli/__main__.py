@@ -1,0 +1,5 @@
+"""``python -m mdval.cli`` = ``mdval``."""
+
+from mdval.cli.main import main
+
+main()

@@ -1,0 +1,84 @@
+"""``mdval suite``: run every run of a suite locally and aggregate."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from mdval.cli import options as o
+from mdval.cli.errors import EXIT_FAIL, EXIT_PASS, exits_2_on_bad_input
+from mdval.cli.render import fmt
+from mdval.cli.run import execute
+from mdval.md.protocol import prepare
+from mdval.suites import aggregate_summaries, expand, load_suite, run_key
+from mdval.criteria import RunOutcome, recommend
+
+console = Console()
+
+
+@exits_2_on_bad_input
+def suite(
+    name: Annotated[str, typer.Argument(help="Suite name (m6-quick, m6-full) or a YAML/JSON file.")],
+    model: o.Model,
+    reference: Annotated[str | None, typer.Option("--reference", "-r", help="Reference potential (default: the suite's).")] = None,
+    no_reference: Annotated[bool, typer.Option("--no-reference", help="Skip force accuracy.")] = False,
+    device: o.Device = "auto",
+    engine: o.Engine = "auto",
+    duration_ps: Annotated[float | None, typer.Option("--duration-ps", help="Override every run's production length (ps), e.g. for a smoke test.")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory; one sub-directory per run.")] = Path("runs/suite"),
+) -> None:
+    """Run a suite (structures × temperatures × timesteps × durations × seeds) for MODEL.
+
+    Writes one directory per run and suite_summary.json with the aggregates (mean and 95 %
+    interval over seeds) and the recommendation. Exit 0 when every run passes, 1 otherwise.
+    """
+    spec = load_suite(name)
+    overrides: dict[str, Any] = {"device": device, "engine": engine}
+    if duration_ps is not None:
+        overrides["duration_ps"] = duration_ps
+    kwargs: dict[str, Any] = {}
+    if no_reference:
+        kwargs["reference"] = None
+    elif reference is not None:
+        kwargs["reference"] = reference
+    configs = expand(spec, model=model, **kwargs, **overrides)
+    prepare(configs[0])  # fail fast on a bad model/structure before the first run
+    summaries = []
+    for i, config in enumerate(configs, 1):
+        console.rule(f"run {i}/{len(configs)}: {run_key(config)}")
+        summaries.append(execute(config, out / run_key(config), quiet=True))
+    aggregate = aggregate_summaries(summaries)
+    judged = [s for s in summaries if s["status"] in ("completed", "crashed")]
+    recommendation = recommend([RunOutcome.from_summary(s) for s in judged]).to_dict()
+    result = {
+        "suite": spec.name,
+        "model": model,
+        "n_runs": len(summaries),
+        "n_pass": sum(s["verdict"] == "pass" for s in summaries),
+        "aggregate": aggregate,
+        "recommendation": recommendation,
+        "runs": [{"key": run_key(c), "status": s["status"], "verdict": s["verdict"]}
+                 for c, s in zip(configs, summaries, strict=True)],
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "suite_summary.json").write_text(json.dumps(result, indent=2) + "\n")
+    _print(result)
+    raise typer.Exit(EXIT_PASS if result["n_pass"] == result["n_runs"] else EXIT_FAIL)
+
+
+def _print(result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['suite']} · {result['model']}", header_style="bold")
+    for col in ("run", "status", "verdict"):
+        table.add_column(col)
+    for r in result["runs"]:
+        style = "green" if r["verdict"] == "pass" else "red"
+        table.add_row(r["key"], r["status"], f"[{style}]{r['verdict']}[/]")
+    console.print(table)
+    console.print(f"{result['n_pass']}/{result['n_runs']} runs pass")
+    rec = result["recommendation"]
+    console.print(f"[bold]recommendation[/]: {rec.get('level')} — {fmt(rec.get('evidence'))}")

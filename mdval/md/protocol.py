@@ -1,0 +1,182 @@
+"""The mdval protocol: prepare, equilibrate (NVT, optional), produce (NVE), summarise.
+
+``run_validation`` is the one entry point used by the CLI, the workers and the tests.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from mdval.criteria import load_profile
+from mdval.errors import RunCancelled, SimulationCrashed
+from mdval.md import ase_engine as _ase_engine  # noqa: F401  (registers the "ase" engine)
+from mdval.md.config import RunConfig
+from mdval.md.engine import PhaseSpec, PhaseTiming, make_engine
+from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord
+from mdval.md.observers import (
+    FailureDetector,
+    ReferenceEvaluator,
+    ThermoRecorder,
+    TrajectoryWriter,
+)
+from mdval.md.outputs import write_outputs
+from mdval.md.snapshot import Observer
+from mdval.md.summary import Outcome, build_summary
+from mdval.md.velocities import degrees_of_freedom, initialize_velocities
+from mdval.metrics.timing import PeakMemory
+from mdval.potentials.base import PotentialEntry
+from mdval.potentials.device import resolve_device
+from mdval.potentials.registry import resolve_potential
+from mdval.structures import check_elements, load_structure
+
+
+@dataclass
+class PreparedRun:
+    """Everything resolved and validated before the first step (raises InputError if not)."""
+
+    config: RunConfig
+    atoms: Atoms
+    model: PotentialEntry
+    reference: PotentialEntry | None
+    device: str
+
+
+@dataclass
+class RunResult:
+    """What a run produced. ``summary`` is the content of ``summary.json``."""
+
+    status: str  # completed | crashed | cancelled
+    summary: dict[str, Any]
+    thermo: list[ThermoRecord] = field(default_factory=list)
+    force_errors: list[ForceErrorSample] = field(default_factory=list)
+    out_dir: Path | None = None
+
+
+def prepare(config: RunConfig) -> PreparedRun:
+    """Resolve and check model, reference and structure. Raises InputError on bad input."""
+    model = resolve_potential(config.model)
+    reference = resolve_potential(config.reference) if config.reference else None
+    atoms = load_structure(config.structure)
+    check_elements(atoms, model, role="model")
+    if reference is not None:
+        check_elements(atoms, reference, role="reference")
+    load_profile(config.profile)  # an unknown profile is bad input too
+    device = resolve_device(config.device)
+    return PreparedRun(config, atoms, model, reference, device)
+
+
+def run_validation(
+    config: RunConfig,
+    *,
+    out_dir: Path | None = None,
+    listener: RunListener | None = None,
+    prepared: PreparedRun | None = None,
+) -> RunResult:
+    """Run one validation; write ``summary.json``, ``thermo.csv``, ``trajectory.extxyz``.
+
+    Bad input raises :class:`mdval.errors.InputError` before any step. A model failure is a
+    result (status ``crashed``); a cooperative cancel ends ``cancelled``.
+    """
+    run = prepared or prepare(config)
+    listener = listener or RunListener()
+    started = datetime.now(UTC)
+    atoms = run.atoms.copy()
+    n_dof = degrees_of_freedom(atoms)
+    velocity_seed, thermostat_seed = np.random.SeedSequence(config.seed).spawn(2)
+    initialize_velocities(atoms, config.temperature_K, np.random.default_rng(velocity_seed))
+    thermostat_rng = np.random.default_rng(thermostat_seed)
+
+    phases = _phases(config)
+    total_steps = sum(p.n_steps for p in phases)
+    listener.on_start(
+        {
+            "n_atoms": len(atoms),
+            "formula": atoms.get_chemical_formula(),
+            "total_steps": total_steps,
+            "device": run.device,
+        }
+    )
+    engine = make_engine(config.engine, run.model, run.device)
+    detector = FailureDetector(config.record_every, atoms, config.temperature_K)
+    recorder = ThermoRecorder(config.record_every, listener, total_steps=total_steps)
+    observers: list[Observer] = [detector, recorder]
+    evaluator = None
+    if run.reference is not None:
+        evaluator = ReferenceEvaluator(
+            config.reference_every, run.reference.make_calculator(run.device), listener
+        )
+        observers.append(evaluator)
+    writer = None
+    if out_dir is not None:
+        writer = TrajectoryWriter(config.frame_every, Path(out_dir) / "trajectory.extxyz")
+        observers.append(writer)
+
+    outcome = Outcome(status="completed")
+    timings: dict[str, PhaseTiming] = {}
+    memory = PeakMemory()
+    elapsed_ps = 0.0  # simulated time of the phases before the current one
+    with memory:
+        for spec in phases:
+            try:
+                timings[spec.phase] = engine.run_phase(
+                    atoms, spec, observers, n_dof=n_dof, rng=thermostat_rng
+                )
+            except SimulationCrashed as crash:
+                t = round(elapsed_ps + crash.time_ps, 12)
+                outcome = Outcome("crashed", crash.reason, t, spec.phase)
+            except RunCancelled as exc:
+                outcome = Outcome("cancelled", str(exc), None, spec.phase)
+            if outcome.status != "completed":
+                break
+            elapsed_ps += spec.n_steps * spec.timestep_fs / 1000.0
+            recorder.steps_before += spec.n_steps
+    for observer in observers:
+        observer.close()
+
+    summary = build_summary(
+        config=config,
+        run=run,
+        outcome=outcome,
+        records=recorder.records,
+        evaluator=evaluator,
+        timings=timings,
+        n_dof=n_dof,
+        peak_memory_MB=memory.peak_MB,
+        started=started,
+        host=socket.gethostname(),
+        n_frames=writer.n_frames if writer else 0,
+    )
+    if out_dir is not None:
+        write_outputs(Path(out_dir), summary, recorder.records)
+    listener.on_end(summary)
+    return RunResult(
+        status=outcome.status,
+        summary=summary,
+        thermo=recorder.records,
+        force_errors=evaluator.samples if evaluator else [],
+        out_dir=Path(out_dir) if out_dir is not None else None,
+    )
+
+
+def _phases(config: RunConfig) -> list[PhaseSpec]:
+    phases = []
+    if config.n_equilibration_steps > 0:
+        phases.append(
+            PhaseSpec(
+                "equilibration",
+                config.n_equilibration_steps,
+                config.timestep_fs,
+                thermostat_K=config.temperature_K,
+                friction_per_ps=config.friction_per_ps,
+            )
+        )
+    phases.append(PhaseSpec("production", config.n_production_steps, config.timestep_fs))
+    return phases
+

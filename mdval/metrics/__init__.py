@@ -1,0 +1,77 @@
+"""Metrics of mdval: pure functions over numpy arrays, one module per family.
+
+Every metric is defined in METRICS.md, with its unit in its name. Inputs are in eV, Å and
+ps (never ASE time units).
+
+- :mod:`.energy`: energy conservation of an NVE segment, temperature, degrees of freedom
+- :mod:`.forces`: force and energy accuracy against the reference
+- :mod:`.stability`: crash checks and the crash rate
+- :mod:`.comparison`: model vs reference trajectories (RMSD, h(r), bonds, dihedrals)
+- :mod:`.timing`: speed, memory and the context of a timing
+"""
+
+from mdval.metrics.comparison import (
+    alanine_dipeptide_phi_psi_indices,
+    bond_length_error_A,
+    bond_length_stats,
+    dihedral_deg,
+    distance_histogram,
+    divergence_time_ps,
+    hr_error,
+    js_divergence,
+    kabsch_rmsd_A,
+    phi_psi_js_divergence,
+    rmsd_series_A,
+)
+from mdval.metrics.energy import (
+    degrees_of_freedom,
+    energy_conservation,
+    is_linear,
+    temperature_K,
+)
+from mdval.metrics.forces import force_accuracy, force_histogram, per_atom_error_norms
+from mdval.metrics.stability import (
+    bond_pairs,
+    check_frame,
+    crash_rate,
+    max_bond_change_A,
+)
+from mdval.metrics.timing import (
+    PeakMemory,
+    device_info,
+    harness_overhead,
+    median_ms,
+    speedup,
+    throughput_atom_steps_per_s,
+)
+
+__all__ = [
+    "PeakMemory",
+    "alanine_dipeptide_phi_psi_indices",
+    "bond_length_error_A",
+    "bond_length_stats",
+    "bond_pairs",
+    "check_frame",
+    "crash_rate",
+    "degrees_of_freedom",
+    "device_info",
+    "dihedral_deg",
+    "distance_histogram",
+    "divergence_time_ps",
+    "energy_conservation",
+    "force_accuracy",
+    "force_histogram",
+    "harness_overhead",
+    "hr_error",
+    "is_linear",
+    "js_divergence",
+    "kabsch_rmsd_A",
+    "max_bond_change_A",
+    "median_ms",
+    "per_atom_error_norms",
+    "phi_psi_js_divergence",
+    "rmsd_series_A",
+    "speedup",
+    "temperature_K",
+    "throughput_atom_steps_per_s",
+]

@@ -1,0 +1,253 @@
+"""Crash checks ("did it crash?") for a failure-detector observer, and the crash rate.
+
+Definitions follow METRICS.md ("Stability"). The checks are pure: they look at one record
+(and the previous temperature) and return a reason, or None. Raising
+:class:`mdval.errors.SimulationCrashed` is the observer's job, not this module's.
+
+Reason strings start with a fixed word so that code can classify them: ``non-finite``,
+``explosion``, ``bond collapse`` or ``force``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from ase import Atoms
+from ase.geometry import find_mic
+from ase.neighborlist import NeighborList, natural_cutoffs
+from numpy.typing import ArrayLike
+
+from mdval.settings import get_settings
+
+#: ASE's NeighborList default skin (Å). Plain natural cutoffs (skin 0) miss real bonds: the
+#: C-H bond of ASE's own methane is 1.09 Å against radii summing to 1.07 Å. In alanine
+#: dipeptide, ethanol, water and methane every bond lies within +0.03 Å of the radii sum and
+#: every non-bonded pair beyond +0.88 Å, so the +0.6 Å of the default separates them.
+NEIGHBOR_SKIN_A: float = 0.3
+
+#: Below this previous temperature (K) a jump factor means nothing (0.01 K -> 2 K is 200x).
+JUMP_MIN_PREVIOUS_K: float = 1.0
+
+#: Bonds as ``(i, j)``, ``(i, j, b0_A)`` (from :func:`bond_pairs`) or a (P, 2) index array.
+Pairs = tuple[np.ndarray, ...] | np.ndarray
+
+
+def as_pair_indices(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
+    """(i, j) index arrays from a tuple ``(i, j)`` / ``(i, j, b0)`` or a (P, 2) array."""
+    if isinstance(pairs, tuple):
+        i, j = pairs[0], pairs[1]
+    else:
+        arr = np.asarray(pairs)
+        if arr.size == 0:
+            arr = arr.reshape(0, 2)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise ValueError(f"pairs must be (i, j) or have shape (P, 2), got {arr.shape}")
+        i, j = arr[:, 0], arr[:, 1]
+    i_arr = np.asarray(i, dtype=np.intp).ravel()
+    j_arr = np.asarray(j, dtype=np.intp).ravel()
+    if i_arr.shape != j_arr.shape:
+        raise ValueError(f"pair index arrays differ in length: {i_arr.size} vs {j_arr.size}")
+    return i_arr, j_arr
+
+
+def bond_pairs(
+    atoms: Atoms, *, mult: float = 1.0, skin_A: float = NEIGHBOR_SKIN_A
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bonds of the starting structure: neighbours by ASE's natural cutoffs.
+
+    Uses ``NeighborList(natural_cutoffs(atoms, mult), skin=skin_A)`` as ASE's own
+    ``build_neighbor_list`` does: a pair is bonded when its distance is below
+    r_i + r_j + 2 * skin_A (covalent radii r; 0.6 Å over the radii at the default skin).
+    In a periodic cell the minimum image counts, and an atom bonded to its own image is left
+    out. Returns ``(i, j, b0_A)``: (P,) int arrays with i < j, sorted, and (P,) starting bond
+    lengths in Å.
+    """
+    n = len(atoms)
+    i_list: list[int] = []
+    j_list: list[int] = []
+    d_list: list[float] = []
+    if n >= 2:
+        nl = NeighborList(
+            natural_cutoffs(atoms, mult=mult), skin=skin_A, self_interaction=False, bothways=False
+        )
+        nl.update(atoms)
+        pos = atoms.get_positions()
+        cell = np.asarray(atoms.get_cell())
+        for a in range(n):
+            neighbours, offsets = nl.get_neighbors(a)
+            for b, d in zip(
+                neighbours.tolist(),
+                np.linalg.norm(pos[neighbours] + offsets @ cell - pos[a], axis=1).tolist(),
+                strict=True,
+            ):
+                if a != b:
+                    i_list.append(min(a, b))
+                    j_list.append(max(a, b))
+                    d_list.append(d)
+    i = np.asarray(i_list, dtype=np.intp)
+    j = np.asarray(j_list, dtype=np.intp)
+    d_arr = np.asarray(d_list, dtype=np.float64)
+    # Sort by (i, j, d) and keep the first (shortest image) of each pair.
+    order = np.lexsort((d_arr, j, i))
+    i, j, d_arr = i[order], j[order], d_arr[order]
+    first = np.ones(i.size, dtype=bool)
+    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
+    return i[first], j[first], d_arr[first]
+
+
+def bond_lengths_A(
+    positions_A: ArrayLike,
+    pairs: Pairs,
+    cell: ArrayLike | None = None,
+    pbc: ArrayLike | None = None,
+) -> np.ndarray:
+    """(P,) lengths in Å of the bonds ``pairs`` in one frame of (N, 3) positions in Å.
+
+    With a cell and any periodic direction, the minimum image is used.
+    """
+    pos = np.asarray(positions_A, dtype=np.float64)
+    i, j = as_pair_indices(pairs)
+    vec = pos[j] - pos[i]
+    if cell is not None and pbc is not None and np.any(pbc) and vec.size:
+        _, lengths = find_mic(vec, np.asarray(cell, dtype=np.float64), np.asarray(pbc, bool))
+        return np.asarray(lengths, dtype=np.float64)
+    return np.linalg.norm(vec, axis=1)
+
+
+def _bond_changes_A(
+    positions_A: ArrayLike,
+    pairs: Pairs,
+    b0_A: ArrayLike,
+    cell: ArrayLike | None,
+    pbc: ArrayLike | None,
+) -> np.ndarray:
+    b0 = np.asarray(b0_A, dtype=np.float64).ravel()
+    lengths = bond_lengths_A(positions_A, pairs, cell, pbc)
+    if lengths.shape != b0.shape:
+        raise ValueError(f"{lengths.size} pairs but {b0.size} starting lengths")
+    return np.abs(lengths - b0)
+
+
+def max_bond_change_A(
+    positions_A: ArrayLike,
+    pairs: Pairs,
+    b0_A: ArrayLike,
+    cell: ArrayLike | None = None,
+    pbc: ArrayLike | None = None,
+) -> float:
+    """max over bonds of |b_ij(t) - b_ij,0| in Å; 0.0 when there are no bonds.
+
+    ``positions_A`` (N, 3) Å; ``pairs`` and ``b0_A`` as returned by :func:`bond_pairs`.
+    """
+    changes = _bond_changes_A(positions_A, pairs, b0_A, cell, pbc)
+    return float(changes.max()) if changes.size else 0.0
+
+
+def _or_default(value: float | None, default: float) -> float:
+    return default if value is None else value
+
+
+def check_frame(
+    *,
+    epot_eV: float,
+    forces_eV_per_A: ArrayLike,
+    positions_A: ArrayLike,
+    temperature_K: float,
+    target_temperature_K: float | None = None,
+    previous_temperature_K: float | None = None,
+    bonds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    cell: ArrayLike | None = None,
+    pbc: ArrayLike | None = None,
+    explosion_excess_K: float | None = None,
+    explosion_jump_factor: float | None = None,
+    bond_collapse_A: float | None = None,
+    max_force_eV_per_A: float | None = None,
+) -> str | None:
+    """Why this record counts as a crash, or None when it looks sound.
+
+    Parameters
+    ----------
+    epot_eV
+        Potential energy (eV).
+    forces_eV_per_A, positions_A
+        (N, 3) forces (eV/Å) and positions (Å).
+    temperature_K
+        Kinetic temperature of this record (K).
+    target_temperature_K
+        Requested temperature (K); the excess check is skipped when None.
+    previous_temperature_K
+        Temperature of the previous record (K); the jump check is skipped when None or at
+        most :data:`JUMP_MIN_PREVIOUS_K`.
+    bonds
+        ``(i, j, b0_A)`` from :func:`bond_pairs` on the starting structure; the collapse
+        check is skipped when None.
+    cell, pbc
+        (3, 3) cell in Å and periodic flags, for minimum-image bond lengths.
+    explosion_excess_K, explosion_jump_factor, bond_collapse_A, max_force_eV_per_A
+        Thresholds; each defaults to the setting of the same name in
+        :func:`mdval.settings.get_settings`.
+
+    The checks run in this order and the first that fires is reported: non-finite values,
+    force limit, temperature excess, temperature jump, bond collapse.
+    """
+    settings = get_settings()
+    excess = settings.explosion_excess_K if explosion_excess_K is None else explosion_excess_K
+    jump = (
+        settings.explosion_jump_factor if explosion_jump_factor is None else explosion_jump_factor
+    )
+    collapse = settings.bond_collapse_A if bond_collapse_A is None else bond_collapse_A
+    f_max = settings.max_force_eV_per_A if max_force_eV_per_A is None else max_force_eV_per_A
+
+    forces = np.asarray(forces_eV_per_A, dtype=np.float64)
+    positions = np.asarray(positions_A, dtype=np.float64)
+    if not np.isfinite(epot_eV):
+        return f"non-finite energy (E_pot = {epot_eV})"
+    if not np.all(np.isfinite(forces)):
+        return "non-finite forces"
+    if not np.all(np.isfinite(positions)):
+        return "non-finite positions"
+    if not np.isfinite(temperature_K):
+        return f"non-finite temperature (T = {temperature_K})"
+
+    if forces.size:
+        norms = np.linalg.norm(forces.reshape(-1, 3), axis=1)
+        worst = int(np.argmax(norms))
+        if norms[worst] > f_max:
+            return (
+                f"force limit: |F| = {norms[worst]:.1f} eV/Å on atom {worst} exceeds {f_max:g} eV/Å"
+            )
+    if target_temperature_K is not None and temperature_K > target_temperature_K + excess:
+        return (
+            f"explosion: T = {temperature_K:.1f} K exceeds the target "
+            f"{target_temperature_K:g} K by more than {excess:g} K"
+        )
+    if (
+        previous_temperature_K is not None
+        and previous_temperature_K > JUMP_MIN_PREVIOUS_K
+        and temperature_K > jump * previous_temperature_K
+    ):
+        return (
+            f"explosion: T jumped from {previous_temperature_K:.1f} K to "
+            f"{temperature_K:.1f} K (more than {jump:g}x) between records"
+        )
+    if bonds is not None:
+        i, j, b0 = bonds
+        changes = _bond_changes_A(positions, (i, j), b0, cell, pbc)
+        if changes.size:
+            k = int(np.argmax(changes))
+            if changes[k] > collapse:
+                return (
+                    f"bond collapse: bond {int(i[k])}-{int(j[k])} changed by "
+                    f"{changes[k]:.2f} Å from {float(b0[k]):.2f} Å (limit {collapse:g} Å)"
+                )
+    return None
+
+
+def crash_rate(n_crashed: int, n_finished: int) -> float | None:
+    """Crashed runs / finished runs (completed + crashed); None when none finished."""
+    if n_crashed < 0 or n_finished < 0 or n_crashed > n_finished:
+        raise ValueError(
+            f"need 0 <= n_crashed <= n_finished, got n_crashed={n_crashed}, n_finished={n_finished}"
+        )
+    if n_finished == 0:
+        return None
+    return n_crashed / n_finished

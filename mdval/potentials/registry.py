@@ -1,0 +1,66 @@
+"""From a potential spec string to a :class:`PotentialEntry`.
+
+=====================  ===================================================================
+spec                   potential
+=====================  ===================================================================
+``gfn2-xtb``           GFN2-xTB through tblite (the reference/teacher), see ``xtb.py``
+``emt``                ASE's EMT, fcc metals Al Cu Ag Au Ni Pd Pt
+``lj``                 Lennard-Jones toy, any element, see ``classical.py``
+``zoo:NAME``           a model shipped in ``mdval/zoo/weights/NAME.pt``
+``path/to/model.pt``   a TorchScript file (``.pt``/``.pth``), contract in ``base.py``
+``py:module:factory``  an allow-listed Python factory of an ASE calculator
+=====================  ===================================================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from mdval.errors import PotentialError
+from mdval.potentials.base import PotentialEntry
+
+TORCHSCRIPT_SUFFIXES = (".pt", ".pth")
+ACCEPTED_FORMS = (
+    "gfn2-xtb, emt, lj, zoo:<name>, a TorchScript file path (*.pt), "
+    "or py:<module>:<factory> (allow-listed)"
+)
+
+
+def _builtin_makers() -> dict[str, Callable[[str], PotentialEntry]]:
+    from mdval.potentials.classical import emt_entry, lj_entry
+    from mdval.potentials.xtb import xtb_entry
+
+    return {"gfn2-xtb": xtb_entry, "emt": emt_entry, "lj": lj_entry}
+
+
+BUILTIN_POTENTIALS = ("gfn2-xtb", "emt", "lj")
+
+
+def resolve_potential(spec: str) -> PotentialEntry:
+    """The registry entry of ``spec``; :class:`PotentialError` naming the problem otherwise.
+
+    Built-in names are matched case-insensitively. Resolving a file-based spec (TorchScript
+    path, zoo model) loads and checks the file once; the result is cached by path and mtime.
+    """
+    text = spec.strip()
+    lowered = text.lower()
+    makers = _builtin_makers()
+    if lowered in makers:
+        return makers[lowered](lowered)
+    if lowered.startswith("zoo:"):
+        from mdval.potentials.zoo_slot import resolve_zoo
+
+        return resolve_zoo(text[len("zoo:") :].strip())
+    if lowered.startswith("py:"):
+        from mdval.potentials.pyfactory import py_entry
+
+        return py_entry(text)
+    path = Path(text).expanduser()
+    if path.suffix.lower() in TORCHSCRIPT_SUFFIXES:
+        if not path.is_file():
+            raise PotentialError(f"TorchScript file not found: {text!r}")
+        from mdval.potentials.torchscript_entry import torchscript_entry
+
+        return torchscript_entry(path, spec=text)
+    raise PotentialError(f"unknown potential {text!r}; accepted: {ACCEPTED_FORMS}")

@@ -1,0 +1,90 @@
+"""Regenerate the built-in structure files in ``mdval/structures/data/``.
+
+Run once (and commit the output) with ``python -m mdval.structures.make_builtin``.
+Molecules: RDKit ETKDGv3 embedding from SMILES with a fixed seed, MMFF pre-relaxation, then a
+GFN2-xTB relaxation (tblite, BFGS to fmax 0.01 eV/Å). Crystals are built with ``ase.build``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+from ase import Atoms
+from ase.build import bulk
+
+from mdval.structures.builtin import BUILTINS, DATA_DIR, BuiltinStructure
+from mdval.structures.smiles import smiles_to_atoms
+
+SEED = 42
+FMAX_EV_PER_A = 0.01
+XTB_ACCURACY = 0.01  # tblite: smaller is tighter (SCF and integral thresholds)
+
+
+def relax_gfn2(atoms: Atoms, fmax: float = FMAX_EV_PER_A) -> tuple[Atoms, float, float]:
+    """GFN2-xTB minimum near ``atoms``: (relaxed copy, energy eV, final max |F| eV/Å)."""
+    from ase.optimize import BFGS
+    from tblite.ase import TBLite
+
+    out = atoms.copy()
+    out.calc = TBLite(method="GFN2-xTB", accuracy=XTB_ACCURACY, verbosity=0)
+    BFGS(out, logfile=None).run(fmax=fmax, steps=2000)
+    energy = float(out.get_potential_energy())
+    max_force = float(np.linalg.norm(out.get_forces(), axis=1).max())
+    if max_force > fmax:
+        raise RuntimeError(f"relaxation did not converge: max|F| = {max_force:.4f} eV/Å")
+    out.calc = None
+    return out, energy, max_force
+
+
+def cu_fcc() -> Atoms:
+    """FCC Cu, the cubic cell (a = 3.61 Å) repeated 2×2×2: 32 atoms, periodic."""
+    return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
+
+
+def build(entry: BuiltinStructure) -> Atoms:
+    if entry.smiles is None:
+        atoms = cu_fcc()
+        atoms.info["source"] = "ase.build.bulk('Cu', 'fcc', a=3.61, cubic=True).repeat(2)"
+        return atoms
+    start = smiles_to_atoms(entry.smiles, seed=SEED)
+    atoms, energy, max_force = relax_gfn2(start)
+    atoms.info["source"] = (
+        f"RDKit ETKDGv3 seed {SEED} from SMILES {entry.smiles}, MMFF, "
+        f"GFN2-xTB (tblite) BFGS fmax {FMAX_EV_PER_A} eV/A"
+    )
+    atoms.info["gfn2_energy_eV"] = round(energy, 6)
+    atoms.info["max_force_eV_per_A"] = round(max_force, 5)
+    return atoms
+
+
+def write(entry: BuiltinStructure, atoms: Atoms, out_dir: Path) -> Path:
+    import ase.io
+
+    if atoms.get_chemical_formula(mode="hill") != entry.formula or len(atoms) != entry.n_atoms:
+        raise RuntimeError(
+            f"{entry.name}: built {atoms.get_chemical_formula()}, expected "
+            f"{entry.formula} with {entry.n_atoms} atoms"
+        )
+    atoms.info["name"] = entry.name
+    path = out_dir / entry.filename
+    ase.io.write(path, atoms, format="extxyz")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("names", nargs="*", help="built-ins to (re)build; default all")
+    parser.add_argument("--out", type=Path, default=DATA_DIR)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    for entry in BUILTINS:
+        if args.names and entry.name not in args.names:
+            continue
+        path = write(entry, build(entry), args.out)
+        print(f"{entry.name}: wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

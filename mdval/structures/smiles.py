@@ -1,0 +1,91 @@
+"""``smiles:<SMILES>`` input: RDKit parse, hydrogens, seeded ETKDG embedding, MMFF relaxation."""
+
+from __future__ import annotations
+
+import re
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from mdval.errors import StructureError
+from mdval.settings import get_settings
+
+_TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*", re.MULTILINE)
+
+
+def _capture_rdkit_log() -> AbstractContextManager[Any]:
+    """Capture RDKit's error log (so the reason goes into our message, not to stderr)."""
+    from rdkit import rdBase
+
+    capture = getattr(rdBase, "CaptureErrorLog", None)  # RDKit >= 2025
+    if capture is not None:
+        return capture()
+    return nullcontext(None)
+
+
+def _rdkit_reason(capture: Any) -> str:
+    messages = getattr(capture, "messages", "") or ""
+    lines = [ln.strip() for ln in _TIMESTAMP.sub("", messages).splitlines() if ln.strip()]
+    return "; ".join(lines[:2]) if lines else "RDKit could not parse it"
+
+
+def smiles_to_atoms(smiles: str, *, seed: int | None = None, max_atoms: int | None = None) -> Atoms:
+    """3D structure of ``smiles`` with explicit hydrogens (positions in Å, non-periodic).
+
+    Steps: parse (with sanitisation), add hydrogens, embed with ETKDGv3 seeded by ``seed``
+    (default ``get_settings().smiles_seed``), relax with MMFF94 (UFF where MMFF lacks
+    parameters). Formal charges become ``initial_charges``. Raises :class:`StructureError`
+    for a bad SMILES, too many atoms, or an embedding failure.
+    """
+    from rdkit import Chem
+    from rdkit.Chem import rdDistGeom, rdForceFieldHelpers
+
+    settings = get_settings()
+    seed = settings.smiles_seed if seed is None else seed
+    max_atoms = settings.max_atoms if max_atoms is None else max_atoms
+    text = smiles.strip()
+    if not text:
+        raise StructureError("bad SMILES: the string after 'smiles:' is empty")
+
+    with _capture_rdkit_log() as capture:
+        mol = Chem.MolFromSmiles(text)
+    if mol is None:
+        raise StructureError(f"bad SMILES {text!r}: {_rdkit_reason(capture)}")
+    mol = Chem.AddHs(mol)
+    n_atoms = mol.GetNumAtoms()
+    if n_atoms > max_atoms:
+        raise StructureError(
+            f"SMILES {text!r}: {n_atoms} atoms with hydrogens is more than the limit of "
+            f"{max_atoms} (setting MDVAL_MAX_ATOMS)"
+        )
+
+    params = rdDistGeom.ETKDGv3()
+    params.randomSeed = int(seed)  # type: ignore[assignment]  # RDKit stub is wrong
+    with _capture_rdkit_log() as capture:
+        status = rdDistGeom.EmbedMolecule(mol, params)
+        if status != 0:
+            # Random starting coordinates embed molecules that distance geometry cannot.
+            params.useRandomCoords = True  # type: ignore[assignment]
+            status = rdDistGeom.EmbedMolecule(mol, params)
+    if status != 0:
+        raise StructureError(
+            f"SMILES {text!r}: RDKit could not embed a 3D structure (ETKDG, seed {seed}): "
+            f"{_rdkit_reason(capture) if getattr(capture, 'messages', '') else 'no conformer'}"
+        )
+    with _capture_rdkit_log():
+        if rdForceFieldHelpers.MMFFHasAllMoleculeParams(mol):
+            rdForceFieldHelpers.MMFFOptimizeMolecule(mol, maxIters=2000)
+        elif rdForceFieldHelpers.UFFHasAllMoleculeParams(mol):
+            rdForceFieldHelpers.UFFOptimizeMolecule(mol, maxIters=2000)
+
+    positions = np.asarray(mol.GetConformer().GetPositions(), dtype=np.float64)
+    numbers = [a.GetAtomicNum() for a in mol.GetAtoms()]
+    atoms = Atoms(numbers=numbers, positions=positions)
+    charges = [a.GetFormalCharge() for a in mol.GetAtoms()]
+    if any(charges):
+        # Formal charges ride along as initial charges: their sum is the total charge that
+        # charge-aware calculators (GFN2-xTB via tblite) use.
+        atoms.set_initial_charges(charges)
+    return atoms

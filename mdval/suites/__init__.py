@@ -1,0 +1,29 @@
+"""Suites: named sets of runs as data, expanded into RunConfigs; replica aggregation.
+
+>>> configs = expand("m6-quick", model="zoo:original", device="cuda")
+>>> [run_key(c) for c in configs][0]
+'H2O_300K_0.5fs_5ps_s0'
+>>> aggregate_summaries(summaries)["groups"][0]["metrics"]["drift_percent"]["mean"]
+"""
+
+from __future__ import annotations
+
+from mdval.suites.aggregation import AGGREGATED_METRICS, aggregate, aggregate_summaries
+from mdval.suites.expansion import SUITE_DEFAULT, expand, group_key, run_key
+from mdval.suites.loading import list_suites, load_suite, parse_suite
+from mdval.suites.schema import ExtraRun, Suite
+
+__all__ = [
+    "AGGREGATED_METRICS",
+    "SUITE_DEFAULT",
+    "ExtraRun",
+    "Suite",
+    "aggregate",
+    "aggregate_summaries",
+    "expand",
+    "group_key",
+    "list_suites",
+    "load_suite",
+    "parse_suite",
+    "run_key",
+]

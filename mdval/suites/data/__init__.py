@@ -1,0 +1,1 @@
+"""Built-in suites (data files; a package only so they ship)."""

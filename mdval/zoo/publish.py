@@ -1,0 +1,126 @@
+"""Publishing a student: TorchScript export, evaluation on the test subset, model card."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mdval.zoo import PACKAGE_DATA_DIR, WEIGHTS_DIR
+from mdval.zoo.card import export_torchscript, sha256_file, time_per_call, write_card
+from mdval.zoo.dataset import FrameSet
+from mdval.zoo.evaluate import evaluate
+from mdval.zoo.model import RadialMPPotential, count_parameters
+from mdval.zoo.sizes import SIZES
+
+#: The committed test subset: test trajectories of the core molecules + held-out molecules.
+TEST_SET_PATH = PACKAGE_DATA_DIR / "test_set.npz"
+
+
+def make_test_set(data: FrameSet, path: Path = TEST_SET_PATH) -> FrameSet:
+    """Extract the ``test`` and ``heldout`` splits (a small file, committed with the package)."""
+    codes = data.arrays["split"]
+    from mdval.zoo.teacher import SPLITS
+
+    subset = data.select((codes == SPLITS.index("test")) | (codes == SPLITS.index("heldout")))
+    subset.save(path)
+    return subset
+
+
+def card_figures(model: torch.nn.Module, test_set: FrameSet) -> dict[str, Any]:
+    """``{"test": ..., "heldout": ...}`` figures — the same function the report uses."""
+    return {"test": evaluate(model, test_set.split("test")),
+            "heldout": evaluate(model, test_set.split("heldout"))}
+
+
+def publish(
+    model: RadialMPPotential,
+    name: str,
+    *,
+    size: str,
+    status: str,
+    progress: dict[str, Any],
+    cfg: dict[str, Any],
+    data: FrameSet,
+    weights_dir: Path = WEIGHTS_DIR,
+    test_set_path: Path | None = None,
+    timing_repeats: int = 100,
+    time_two_threads: bool = False,
+) -> dict[str, Any]:
+    """Export ``model`` as ``NAME.pt`` and write ``NAME.json`` / ``NAME.md`` next to it."""
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    test_set_path = test_set_path or TEST_SET_PATH
+    test_set = FrameSet.load(test_set_path) if test_set_path.exists() else make_test_set(
+        data, test_set_path
+    )
+    pt = weights_dir / f"{name}.pt"
+    tmp_pt = weights_dir / f"{name}.pt.staged"
+    scripted = export_torchscript(model, tmp_pt)
+    figures = card_figures(scripted, test_set)
+    cost: dict[str, float] = {}
+    if {1, 6, 7, 8} <= set(model.supported_atomic_numbers):  # the timing molecule's elements
+        cost["1_thread"] = time_per_call(scripted, threads=1, repeats=timing_repeats)
+    if cost and time_two_threads:
+        cost["2_threads"] = time_per_call(scripted, threads=2, repeats=timing_repeats)
+    n_params = count_parameters(model)
+    spec = SIZES[size]
+    original = SIZES["original"]
+    meta = data.meta
+    splits = data.arrays["split"]
+    from mdval.zoo.teacher import SPLITS
+
+    card: dict[str, Any] = {
+        "name": name,
+        "status": status,
+        "architecture": "RadialMPPotential (invariant radial message passing, per-element MLPs)",
+        "teacher": meta.get("teacher", "GFN2-xTB"),
+        "n_params": n_params,
+        "target_params": spec.target_params,
+        "compression_vs_original": original.target_params / spec.target_params
+        if name != "original"
+        else 1.0,
+        "hyperparameters": model.hyperparameters(),
+        "supported_atomic_numbers": model.supported_atomic_numbers,
+        "cutoff_A": model.cutoff_A,
+        "weights_file": pt.name,
+        "sha256": sha256_file(tmp_pt),
+        "cost_ms_per_call": cost,
+        "cost_context": {
+            "structure": "alanine dipeptide (22 atoms), float64, CPU, median",
+            "torch": torch.__version__,
+            "machine": platform.processor() or platform.machine(),
+            "note": "checkpoint cards are timed while training shares the CPU; "
+            "`mdval zoo report --retime` re-measures on an idle machine",
+        },
+        "training": {
+            "seed": cfg.get("seed"),
+            "config": cfg,
+            "epochs_done": progress.get("epoch"),
+            "epochs_total": progress.get("epochs_total"),
+            "best_epoch": progress.get("best_epoch"),
+            "steps_done": progress.get("step"),
+            "wall_s": round(float(progress.get("wall_s", 0.0)), 1),
+            "device": cfg.get("device"),
+            "best_val": progress.get("best_val_metrics"),
+        },
+        "data": {
+            "description": (
+                f"{len(meta.get('molecules', []))} H/C/N/O molecules, GFN2-xTB Langevin MD "
+                "100-600 K + displaced/stretched frames; split by trajectory; "
+                f"{sum(m['role'] == 'heldout' for m in meta.get('molecules', []))} molecules "
+                "held out"
+            ),
+            "frames": {s: int(np.sum(splits == k)) for k, s in enumerate(SPLITS)},
+            "teacher_config": meta.get("config"),
+            "test_set_file": "mdval/zoo/data/test_set.npz",
+            "test_set_sha256": sha256_file(test_set_path),
+        },
+        "test": figures["test"],
+        "heldout": figures["heldout"],
+    }
+    tmp_pt.replace(pt)
+    write_card(card, weights_dir, name)
+    return card

@@ -1,0 +1,3 @@
+"""Service tests of the API: real Postgres, Redis and Celery worker (tests/utils/service.py)."""
+
+from tests.utils.service import *  # noqa: F403 - fixtures

@@ -1,0 +1,72 @@
+"""An ``Idempotency-Key`` makes a retried CI call queue nothing twice."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from tests.utils.service import RecordingQueue, count_runs
+
+pytestmark = pytest.mark.service
+
+RUN = {
+    "model": "lj",
+    "structure": "cu-fcc",
+    "duration_ps": 0.02,
+    "timestep_fs": 2.0,
+    "device": "cpu",
+}
+
+
+def headers(token: str, key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+
+
+@pytest.mark.usefixtures("catalog")
+def test_retry_with_the_same_key_queues_nothing_twice(
+    api: TestClient, submitter_token: str, engine: Engine
+) -> None:
+    queue: RecordingQueue = api.app.state.queue  # type: ignore[attr-defined]
+    key = f"ci-{uuid.uuid4()}"
+    first = api.post("/api/v1/runs", json=RUN, headers=headers(submitter_token, key))
+    assert first.status_code == 201
+    rows, published = count_runs(engine), len(queue.published)
+    second = api.post("/api/v1/runs", json=RUN, headers=headers(submitter_token, key))
+    assert second.status_code == 201
+    assert second.headers["Idempotent-Replayed"] == "true"
+    a: dict[str, Any] = first.json()
+    b: dict[str, Any] = second.json()
+    assert b["replayed"] is True and a["replayed"] is False
+    assert b["id"] == a["id"] and b["submission_id"] == a["submission_id"]
+    assert count_runs(engine) == rows and len(queue.published) == published
+
+
+@pytest.mark.usefixtures("catalog")
+def test_same_key_with_another_body_or_token_is_a_conflict(
+    api: TestClient, submitter_token: str, admin_token: str, engine: Engine
+) -> None:
+    key = f"ci-{uuid.uuid4()}"
+    assert (
+        api.post("/api/v1/runs", json=RUN, headers=headers(submitter_token, key)).status_code == 201
+    )
+    rows = count_runs(engine)
+    other = api.post("/api/v1/runs", json={**RUN, "seed": 7}, headers=headers(submitter_token, key))
+    assert other.status_code == 409 and "different request body" in other.json()["detail"]
+    stolen = api.post("/api/v1/runs", json=RUN, headers=headers(admin_token, key))
+    assert stolen.status_code == 409 and "another token" in stolen.json()["detail"]
+    assert count_runs(engine) == rows
+
+
+@pytest.mark.usefixtures("catalog")
+def test_without_a_key_each_call_queues(
+    api: TestClient, submitter_token: str, engine: Engine
+) -> None:
+    auth = {"Authorization": f"Bearer {submitter_token}"}
+    rows = count_runs(engine)
+    api.post("/api/v1/runs", json=RUN, headers=auth)
+    api.post("/api/v1/runs", json=RUN, headers=auth)
+    assert count_runs(engine) == rows + 2

@@ -1,0 +1,160 @@
+"""The protocol end to end on potentials whose behaviour is known."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ase import Atoms
+
+from mdval.md.listener import RunListener, ThermoRecord
+from mdval.testing import BrokenAfter, HarmonicPairs
+from tests.mdval.md.conftest import RunFn, emt
+
+
+def test_same_seed_gives_identical_thermo_csv(run_on: RunFn, copper: Atoms, tmp_path: Path) -> None:
+    kw = dict(duration_ps=0.02, timestep_fs=1.0, record_every=2, frame_every=5, seed=7)
+    run_on(copper, emt, out=tmp_path / "a", **kw)
+    run_on(copper, emt, out=tmp_path / "b", **kw)
+    run_on(copper, emt, out=tmp_path / "c", **{**kw, "seed": 8})
+    a, b, c = ((tmp_path / d / "thermo.csv").read_text() for d in "abc")
+    assert a == b
+    assert a != c
+    assert a.splitlines()[0].startswith("step,time_ps,phase,epot_eV,ekin_eV,etot_eV,temperature_K")
+
+
+def test_outputs_and_summary_keys(run_on: RunFn, copper: Atoms, tmp_path: Path) -> None:
+    result = run_on(
+        copper,
+        emt,
+        out=tmp_path,
+        duration_ps=0.02,
+        timestep_fs=1.0,
+        record_every=2,
+        frame_every=5,
+        reference=emt,
+        reference_every=5,
+    )
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert result.status == summary["status"] == "completed"
+    for key in (
+        "time_to_failure_ps",
+        "failure_reason",
+        "metrics",
+        "criteria",
+        "verdict",
+        "recommendation",
+        "provenance",
+    ):
+        assert key in summary
+    m = summary["metrics"]
+    # the model is its own reference: zero error, perfect R²
+    assert m["force_rmse_eV_per_A"] == 0.0
+    assert m["force_r2"] == 1.0
+    assert m["n_reference_frames"] == 5  # steps 0, 5, 10, 15, 20
+    assert m["pressure_mean_GPa"] is not None  # EMT gives a stress for the periodic cell
+    frames = (tmp_path / "trajectory.extxyz").read_text().count("Lattice=")
+    assert frames == 5
+    prov = summary["provenance"]
+    assert prov["seed"] == 0 and prov["n_atoms"] == 32 and prov["device"] == "cpu"
+    assert {c["metric"] for c in summary["criteria"]} >= {"drift_percent", "force_rmse_eV_per_A"}
+
+
+def test_initial_temperature_is_exact_and_momentum_zero(run_on: RunFn, water: Atoms) -> None:
+    result = run_on(
+        water,
+        lambda d: HarmonicPairs(k_eV_per_A2=5.0, r0_A=1.2),
+        duration_ps=0.005,
+        timestep_fs=0.5,
+        temperature_K=250.0,
+        record_every=1,
+    )
+    first = result.thermo[0]
+    assert first.temperature_K == pytest.approx(250.0, rel=1e-12)
+    assert result.summary["metrics"]["n_dof"] == 3  # 3N - 6 for a bent triatomic
+
+
+@pytest.mark.physics
+def test_velocity_verlet_energy_error_scales_with_dt_squared(run_on: RunFn) -> None:
+    """Harmonic O2-like diatomic: halving dt cuts the E_tot fluctuation about 4×."""
+    atoms = Atoms("O2", positions=[(0, 0, 0), (0, 0, 1.25)])
+    spread = []
+    for dt in (1.0, 0.5):
+        result = run_on(
+            atoms,
+            lambda d: HarmonicPairs(k_eV_per_A2=40.0, r0_A=1.2),
+            duration_ps=0.5,
+            timestep_fs=dt,
+            record_every=1,
+            temperature_K=600.0,
+        )
+        etot = np.array([r.etot_eV for r in result.thermo])
+        spread.append(etot.std())
+    assert 3.5 < spread[0] / spread[1] < 4.5
+
+
+@pytest.mark.parametrize(
+    ("mode", "reason_word"),
+    [("nan", "non-finite"), ("explode", "force"), ("raise", "potential raised")],
+)
+def test_broken_potential_is_reported_crashed(
+    run_on: RunFn, copper: Atoms, mode: str, reason_word: str
+) -> None:
+    result = run_on(
+        copper,
+        lambda d: BrokenAfter(emt(), 20, mode),
+        duration_ps=0.1,
+        timestep_fs=1.0,
+        record_every=1,
+    )
+    s = result.summary
+    assert result.status == s["status"] == "crashed"
+    assert s["verdict"] == "fail"
+    assert reason_word in s["failure_reason"].lower()
+    # 20 good calls: the initial one and steps 1..19; the first bad one is step 20 (20 fs)
+    assert s["time_to_failure_ps"] == pytest.approx(0.020)
+    assert s["metrics"]["stable_duration_ps"] == pytest.approx(0.019)
+    assert s["metrics"]["crashed"] is True
+
+
+def test_cancel_between_steps(run_on: RunFn, copper: Atoms) -> None:
+    class CancelAfter(RunListener):
+        def __init__(self) -> None:
+            self.seen: list[ThermoRecord] = []
+
+        def on_thermo(self, record: ThermoRecord) -> None:
+            self.seen.append(record)
+
+        def should_cancel(self) -> bool:
+            return len(self.seen) >= 3
+
+    listener = CancelAfter()
+    result = run_on(
+        copper, emt, duration_ps=1.0, timestep_fs=1.0, record_every=5, listener=listener
+    )
+    assert result.status == "cancelled"
+    assert [r.step for r in listener.seen] == [0, 5, 10]
+    assert result.summary["verdict"] == "fail"
+
+
+def test_equilibration_then_production(run_on: RunFn, copper: Atoms) -> None:
+    result = run_on(
+        copper,
+        emt,
+        duration_ps=0.01,
+        equilibration_ps=0.01,
+        timestep_fs=1.0,
+        record_every=5,
+        temperature_K=500.0,
+    )
+    phases = [(r.phase, r.step) for r in result.thermo]
+    assert phases == [
+        ("equilibration", 0),
+        ("equilibration", 5),
+        ("equilibration", 10),
+        ("production", 0),
+        ("production", 5),
+        ("production", 10),
+    ]

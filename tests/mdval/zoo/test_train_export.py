@@ -1,0 +1,69 @@
+"""A few training steps on a tiny GFN2-xTB dataset, TorchScript export, reload, report."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import torch
+
+from mdval.zoo import WEIGHTS_DIR, ZOO_NAMES
+from mdval.zoo.dataset import FrameSet
+from mdval.zoo.model import energy_and_forces
+from mdval.zoo.report import build_report
+from mdval.zoo.sizes import build
+
+
+def test_training_ran_and_checkpointed(tiny_run: dict[str, Any]) -> None:
+    state = tiny_run["state"]
+    assert state["epoch"] == 2 and state["finished"]
+    assert (tiny_run["run"] / "state.pt").exists()
+    lines = (tiny_run["run"] / "log.jsonl").read_text().splitlines()
+    assert len(lines) == 2
+
+
+def test_exported_torchscript_reloads_with_same_energies_and_forces(
+    tiny_run: dict[str, Any],
+) -> None:
+    data = FrameSet.load(tiny_run["data"])
+    eager = build("ultra-tiny", data.elements()).double()
+    eager.load_state_dict(torch.load(tiny_run["run"] / "best.pt", weights_only=True))
+    scripted = torch.jit.load(str(tiny_run["weights"] / "ultra-tiny.pt"))
+    batch = next(data.batches(8, dtype=torch.float64))
+    args = (batch.positions, batch.numbers, batch.system_index, batch.n_systems)
+    e_ref, f_ref = energy_and_forces(eager, *args)
+    e, f = energy_and_forces(scripted, *args)
+    assert e.dtype == torch.float64
+    torch.testing.assert_close(e, e_ref, rtol=1e-10, atol=0)
+    torch.testing.assert_close(f, f_ref, rtol=1e-10, atol=1e-10 * float(f_ref.abs().max()))
+
+
+def test_card_is_written_with_the_weights_hash(tiny_run: dict[str, Any]) -> None:
+    from mdval.zoo.card import sha256_file
+
+    card = json.loads((tiny_run["weights"] / "ultra-tiny.json").read_text())
+    assert card["sha256"] == sha256_file(tiny_run["weights"] / "ultra-tiny.pt")
+    assert card["n_params"] == sum(
+        p.numel() for p in torch.jit.load(str(tiny_run["weights"] / "ultra-tiny.pt")).parameters()
+    )
+    for key in ("energy_mae_meV_per_atom", "force_rmse_eV_per_A", "force_r2", "force_r2_xyz",
+                "force_angle_error_deg"):
+        assert key in card["test"] and key in card["heldout"] or card["heldout"]["n_frames"] == 0
+    assert (tiny_run["weights"] / "ultra-tiny.md").read_text().startswith("# zoo:ultra-tiny")
+
+
+def test_report_reproduces_card_figures(tiny_run: dict[str, Any]) -> None:
+    rows = build_report(weights_dir=tiny_run["weights"], test_set_path=tiny_run["test_set"])
+    assert [r["name"] for r in rows] == ["ultra-tiny"]
+    assert rows[0]["sha256_matches_card"]
+    assert rows[0]["max_rel_diff_vs_card"] < 0.01
+
+
+@pytest.mark.parametrize("name", ZOO_NAMES)
+def test_report_reproduces_shipped_cards(name: str) -> None:
+    if not (WEIGHTS_DIR / f"{name}.pt").exists():
+        pytest.skip(f"zoo:{name} not shipped yet")
+    (row,) = build_report(names=(name,))
+    assert row["sha256_matches_card"]
+    assert row["max_rel_diff_vs_card"] < 0.01
