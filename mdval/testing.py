@@ -26,11 +26,9 @@ class HarmonicPairs(Calculator):
     (an elastic network: the start is the minimum, so any geometry stays bound).
     """
 
-    implemented_properties = ["energy", "free_energy", "forces"]
+    implemented_properties = ["energy", "free_energy", "forces"]  # noqa: RUF012 - ASE API
 
-    def __init__(
-        self, k_eV_per_A2: float = 10.0, r0_A: float | None = None, **kwargs: Any
-    ) -> None:
+    def __init__(self, k_eV_per_A2: float = 10.0, r0_A: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.k = k_eV_per_A2
         self.r0: float | np.ndarray | None = r0_A
@@ -61,7 +59,7 @@ class HarmonicPairs(Calculator):
 class BrokenAfter(Calculator):
     """Delegates to ``inner`` for ``good_calls`` calls, then breaks as ``mode`` says."""
 
-    implemented_properties = ["energy", "free_energy", "forces"]
+    implemented_properties = ["energy", "free_energy", "forces"]  # noqa: RUF012 - ASE API
 
     def __init__(self, inner: Calculator, good_calls: int, mode: str = "nan") -> None:
         super().__init__()

@@ -20,8 +20,12 @@ console = Console()
 @exits_2_on_bad_input
 def compare(
     model_run: Annotated[Path, typer.Argument(help="Run directory of the model under test.")],
-    reference_run: Annotated[Path, typer.Argument(help="Run directory of the reference, same structure and seed.")],
-    json_out: Annotated[Path | None, typer.Option("--json", help="Also write the result here.")] = None,
+    reference_run: Annotated[
+        Path, typer.Argument(help="Run directory of the reference, same structure and seed.")
+    ],
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the result here.")
+    ] = None,
 ) -> None:
     """Compare two runs started from identical conditions (same structure, seed, velocities).
 

@@ -35,20 +35,18 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
 ) -> None:
     """mdval command line."""
 
 
 def _plug_in() -> None:
     """Add sub-apps: the zoo (core) and whatever the ``mdval.cli`` entry points provide."""
-    try:
-        from mdval.cli.zoo import app as zoo_app
-    except ImportError:  # pragma: no cover - the zoo is part of the package
-        zoo_app = None
-    if zoo_app is not None:
-        app.add_typer(zoo_app, name="zoo", help="The student zoo: data, training, report.")
+    from mdval.cli.zoo import app as zoo_app
+
+    app.add_typer(zoo_app, name="zoo", help="The student zoo: data, training, report.")
     for ep in entry_points(group="mdval.cli"):
         plugin = ep.load()
         if isinstance(plugin, typer.Typer):

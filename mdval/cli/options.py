@@ -7,19 +7,83 @@ from typing import Annotated
 
 import typer
 
-Model = Annotated[str, typer.Option("--model", "-m", help="Potential under test: gfn2-xtb, emt, lj, zoo:NAME, a TorchScript .pt file, or py:module:factory (allowlisted).")]
-Reference = Annotated[str | None, typer.Option("--reference", "-r", help="Reference (teacher) potential evaluated on sampled frames of the model's own trajectory; omit to skip force accuracy.")]
-Structure = Annotated[str, typer.Option("--structure", "-s", help="Built-in name (H2O, CH4, alanine, alanine-dipeptide, cu-fcc), a file ASE reads, or smiles:<SMILES>.")]
-TemperatureK = Annotated[float, typer.Option("--temperature-k", help="Initial (and NVT target) temperature in kelvin.")]
-TimestepFs = Annotated[float, typer.Option("--timestep-fs", help="Integration timestep in femtoseconds.")]
-DurationPs = Annotated[float, typer.Option("--duration-ps", help="NVE production length in picoseconds.")]
-EquilibrationPs = Annotated[float, typer.Option("--equilibration-ps", help="Langevin NVT equilibration before production, in picoseconds (0 = none).")]
-Seed = Annotated[int, typer.Option("--seed", help="Seed of the Maxwell–Boltzmann velocities and the thermostat noise.")]
-Profile = Annotated[str, typer.Option("--profile", help="Acceptance-criteria profile (built-in name or YAML/JSON file).")]
-Engine = Annotated[str, typer.Option("--engine", help="auto (torch engine for torch potentials when available), ase or torch.")]
+Model = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Potential under test: gfn2-xtb, emt, lj, zoo:NAME, a TorchScript .pt file, "
+        "or py:module:factory (allowlisted).",
+    ),
+]
+Reference = Annotated[
+    str | None,
+    typer.Option(
+        "--reference",
+        "-r",
+        help="Reference (teacher) potential evaluated on sampled frames of the model's own "
+        "trajectory; omit to skip force accuracy.",
+    ),
+]
+Structure = Annotated[
+    str,
+    typer.Option(
+        "--structure",
+        "-s",
+        help="Built-in name (H2O, CH4, alanine, alanine-dipeptide, cu-fcc), a file ASE "
+        "reads, or smiles:<SMILES>.",
+    ),
+]
+TemperatureK = Annotated[
+    float, typer.Option("--temperature-k", help="Initial (and NVT target) temperature in kelvin.")
+]
+TimestepFs = Annotated[
+    float, typer.Option("--timestep-fs", help="Integration timestep in femtoseconds.")
+]
+DurationPs = Annotated[
+    float, typer.Option("--duration-ps", help="NVE production length in picoseconds.")
+]
+EquilibrationPs = Annotated[
+    float,
+    typer.Option(
+        "--equilibration-ps",
+        help="Langevin NVT equilibration before production, in picoseconds (0 = none).",
+    ),
+]
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the Maxwell–Boltzmann velocities and the thermostat noise."
+    ),
+]
+Profile = Annotated[
+    str,
+    typer.Option(
+        "--profile", help="Acceptance-criteria profile (built-in name or YAML/JSON file)."
+    ),
+]
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--engine", help="auto (torch engine for torch potentials when available), ase, torch."
+    ),
+]
 Device = Annotated[str, typer.Option("--device", help="auto (CUDA when present), cpu or cuda.")]
-RecordEvery = Annotated[int, typer.Option("--record-every", help="Thermo record interval in steps.")]
-FrameEvery = Annotated[int, typer.Option("--frame-every", help="Trajectory frame interval in steps.")]
-ReferenceEvery = Annotated[int, typer.Option("--reference-every", help="Reference evaluation interval in steps.")]
-OutDir = Annotated[Path | None, typer.Option("--out", "-o", help="Output directory (default: runs/<model>_<structure>_<T>K_<dt>fs_s<seed>).")]
+RecordEvery = Annotated[
+    int, typer.Option("--record-every", help="Thermo record interval in steps.")
+]
+FrameEvery = Annotated[
+    int, typer.Option("--frame-every", help="Trajectory frame interval in steps.")
+]
+ReferenceEvery = Annotated[
+    int, typer.Option("--reference-every", help="Reference evaluation interval in steps.")
+]
+OutDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        "-o",
+        help="Output directory (default: runs/<model>_<structure>_<T>K_<dt>fs_s<seed>).",
+    ),
+]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]

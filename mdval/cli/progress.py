@@ -49,9 +49,7 @@ class ProgressListener(RunListener):
         if self.progress is None:
             return
         r = self._last
-        thermo = (
-            f"{r.phase[:5]} T={r.temperature_K:7.1f} K  E_tot={r.etot_eV:.4f} eV" if r else ""
-        )
+        thermo = f"{r.phase[:5]} T={r.temperature_K:7.1f} K  E_tot={r.etot_eV:.4f} eV" if r else ""
         self.progress.update(self.task, completed=done_steps, thermo=thermo)
 
     def on_end(self, summary: dict[str, Any]) -> None:

@@ -64,7 +64,9 @@ def print_run(console: Console, summary: dict[str, Any], title: str) -> None:
     style = "green" if summary["verdict"] == "pass" else "bold red"
     console.print(f"[bold]verdict[/]: [{style}]{summary['verdict']}[/]")
     if rec:
-        console.print(f"[bold]recommendation[/]: {rec.get('level')} — {'; '.join(rec.get('evidence', []))}")
+        console.print(
+            f"[bold]recommendation[/]: {rec.get('level')} — {'; '.join(rec.get('evidence', []))}"
+        )
 
 
 def print_criteria(console: Console, criteria: list[dict[str, Any]]) -> None:

@@ -20,7 +20,11 @@ console = Console()
 
 
 def default_out_dir(config: RunConfig) -> Path:
-    model = re.sub(r"[^A-Za-z0-9.-]+", "-", Path(config.model).stem if config.model.endswith(".pt") else config.model)
+    model = re.sub(
+        r"[^A-Za-z0-9.-]+",
+        "-",
+        Path(config.model).stem if config.model.endswith(".pt") else config.model,
+    )
     structure = re.sub(r"[^A-Za-z0-9.-]+", "-", config.structure)[:40]
     return Path("runs") / (
         f"{model}_{structure}_{config.temperature_K:g}K_{config.timestep_fs:g}fs_s{config.seed}"

@@ -14,23 +14,53 @@ from mdval.cli import options as o
 from mdval.cli.errors import EXIT_FAIL, EXIT_PASS, exits_2_on_bad_input
 from mdval.cli.render import fmt
 from mdval.cli.run import execute
+from mdval.criteria import RunOutcome, recommend
 from mdval.md.protocol import prepare
 from mdval.suites import aggregate_summaries, expand, load_suite, run_key
-from mdval.criteria import RunOutcome, recommend
 
 console = Console()
+
+SuiteReference = Annotated[
+    str | None,
+    typer.Option("--reference", "-r", help="Reference potential (default: the suite's)."),
+]
+NoReference = Annotated[bool, typer.Option("--no-reference", help="Skip force accuracy.")]
+DurationOverride = Annotated[
+    float | None,
+    typer.Option(
+        "--duration-ps", help="Override every run's production length (ps), e.g. a smoke test."
+    ),
+]
+SuiteOut = Annotated[
+    Path, typer.Option("--out", "-o", help="Directory; one sub-directory per run.")
+]
 
 
 @exits_2_on_bad_input
 def suite(
-    name: Annotated[str, typer.Argument(help="Suite name (m6-quick, m6-full) or a YAML/JSON file.")],
+    name: Annotated[
+        str, typer.Argument(help="Suite name (m6-quick, m6-full) or a YAML/JSON file.")
+    ],
     model: o.Model,
-    reference: Annotated[str | None, typer.Option("--reference", "-r", help="Reference potential (default: the suite's).")] = None,
-    no_reference: Annotated[bool, typer.Option("--no-reference", help="Skip force accuracy.")] = False,
+    reference: Annotated[
+        str | None,
+        typer.Option("--reference", "-r", help="Reference potential (default: the suite's)."),
+    ] = None,
+    no_reference: Annotated[
+        bool, typer.Option("--no-reference", help="Skip force accuracy.")
+    ] = False,
     device: o.Device = "auto",
     engine: o.Engine = "auto",
-    duration_ps: Annotated[float | None, typer.Option("--duration-ps", help="Override every run's production length (ps), e.g. for a smoke test.")] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Directory; one sub-directory per run.")] = Path("runs/suite"),
+    duration_ps: Annotated[
+        float | None,
+        typer.Option(
+            "--duration-ps",
+            help="Override every run's production length (ps), e.g. for a smoke test.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Directory; one sub-directory per run.")
+    ] = Path("runs/suite"),
 ) -> None:
     """Run a suite (structures × temperatures × timesteps × durations × seeds) for MODEL.
 
@@ -62,8 +92,10 @@ def suite(
         "n_pass": sum(s["verdict"] == "pass" for s in summaries),
         "aggregate": aggregate,
         "recommendation": recommendation,
-        "runs": [{"key": run_key(c), "status": s["status"], "verdict": s["verdict"]}
-                 for c, s in zip(configs, summaries, strict=True)],
+        "runs": [
+            {"key": run_key(c), "status": s["status"], "verdict": s["verdict"]}
+            for c, s in zip(configs, summaries, strict=True)
+        ],
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / "suite_summary.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -22,9 +22,9 @@ def data(
     seed: Annotated[int, typer.Option(help="Master seed of embedding and MD.")] = 20240601,
 ) -> None:
     """Sample GFN2-xTB teacher data (cached per molecule) into OUT/teacher.npz."""
+    from mdval.zoo.dataset import FrameSet
     from mdval.zoo.molecules import read_smiles_list
     from mdval.zoo.publish import make_test_set
-    from mdval.zoo.dataset import FrameSet
     from mdval.zoo.teacher import TeacherConfig, generate
 
     specs = read_smiles_list(smiles) if smiles else None
@@ -44,7 +44,9 @@ def train(
     lr: float = 2e-3,
     device: Annotated[str, typer.Option(help="auto | cpu | cuda")] = "auto",
     threads: Annotated[int, typer.Option(help="torch CPU threads.")] = 1,
-    weights_dir: Annotated[Path | None, typer.Option(help="Export here (default: package).")] = None,
+    weights_dir: Annotated[
+        Path | None, typer.Option(help="Export here (default: package).")
+    ] = None,
     test_set: Annotated[
         Path | None, typer.Option(help="Test subset for the card (default DATA_DIR/test_set.npz).")
     ] = None,
@@ -58,11 +60,18 @@ def train(
 
     torch.set_num_threads(threads)
     cfg = TrainConfig(
-        seed=seed, epochs=epochs, max_minutes=max_minutes, batch_size=batch_size, lr=lr,
+        seed=seed,
+        epochs=epochs,
+        max_minutes=max_minutes,
+        batch_size=batch_size,
+        lr=lr,
         device=device,
     )
     run_training(
-        size, data_dir / "teacher.npz", data_dir / "runs" / size, cfg=cfg,
+        size,
+        data_dir / "teacher.npz",
+        data_dir / "runs" / size,
+        cfg=cfg,
         weights_dir=weights_dir or WEIGHTS_DIR,
         test_set_path=test_set or data_dir / "test_set.npz",
     )

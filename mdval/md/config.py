@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 def steps_for(duration_ps: float, timestep_fs: float) -> int:
     """Number of integration steps covering ``duration_ps`` at ``timestep_fs`` (rounded)."""
-    return int(round(duration_ps * 1000.0 / timestep_fs))
+    return round(duration_ps * 1000.0 / timestep_fs)
 
 
 Engine = Literal["auto", "ase", "torch"]

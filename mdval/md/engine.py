@@ -81,7 +81,6 @@ def make_engine(name: str, entry: PotentialEntry, device: str) -> Engine:
     if name == "auto":
         name = "torch" if entry.is_torch and "torch" in _ENGINES else "ase"
     if name not in _ENGINES:
-        raise InputError(
-            f"engine {name!r} is not available; choose one of: auto, {', '.join(available_engines())}"
-        )
+        choices = ", ".join(["auto", *available_engines()])
+        raise InputError(f"engine {name!r} is not available; choose one of: {choices}")
     return _ENGINES[name](entry, device)

@@ -156,9 +156,7 @@ class TrajectoryWriter:
         atoms = snap.to_atoms()
         atoms.set_velocities(snap.velocities_A_per_fs / units.fs)
         atoms.info.update(step=snap.step, time_ps=snap.time_ps)
-        atoms.calc = SinglePointCalculator(
-            atoms, energy=snap.epot_eV, forces=snap.forces_eV_per_A
-        )
+        atoms.calc = SinglePointCalculator(atoms, energy=snap.epot_eV, forces=snap.forces_eV_per_A)
         write(self.path, atoms, format="extxyz", append=True)
         self.n_frames += 1
 

@@ -36,9 +36,7 @@ def write_thermo_csv(path: Path, records: list[ThermoRecord]) -> None:
         writer.writerow(THERMO_COLUMNS)
         for r in records:
             row = r.as_dict()
-            writer.writerow(
-                ["" if row[c] is None else _fmt(row[c]) for c in THERMO_COLUMNS]
-            )
+            writer.writerow(["" if row[c] is None else _fmt(row[c]) for c in THERMO_COLUMNS])
 
 
 def _fmt(value: Any) -> str:

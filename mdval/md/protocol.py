@@ -179,4 +179,3 @@ def _phases(config: RunConfig) -> list[PhaseSpec]:
         )
     phases.append(PhaseSpec("production", config.n_production_steps, config.timestep_fs))
     return phases
-

@@ -190,7 +190,8 @@ def _provenance(
             "integrator": "velocity Verlet (NVE)",
             "thermostat": "Langevin (ASE)" if config.equilibration_ps > 0 else None,
             "n_dof": n_dof,
-            "n_dof_rule": "3N-3 (COM momentum removed); 3N-6 when the rotation of an isolated non-linear molecule is removed too",
+            "n_dof_rule": "3N-3 (COM momentum removed); 3N-6 when the rotation of an "
+            "isolated non-linear molecule is removed too",
         },
         "engine": config.engine,
         "device": run.device,

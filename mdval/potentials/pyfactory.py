@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from ase.calculators.calculator import BaseCalculator, Calculator
@@ -49,6 +50,7 @@ def _load_factory(module_name: str, attr: str, spec: str) -> Callable[..., Any]:
     return obj
 
 
+@lru_cache(maxsize=64)
 def _version_of(module_name: str) -> str:
     top = module_name.split(".")[0]
     from importlib.metadata import PackageNotFoundError, packages_distributions, version

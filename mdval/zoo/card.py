@@ -131,7 +131,12 @@ def card_markdown(card: dict[str, Any]) -> str:
         head + _row("all", card["test"]),
     ]
     lines += [_row(k, v) for k, v in card["test"]["per_molecule"].items()]
-    lines += ["", "## Held-out molecules (never trained on)", "", head + _row("all", card["heldout"])]
+    lines += [
+        "",
+        "## Held-out molecules (never trained on)",
+        "",
+        head + _row("all", card["heldout"]),
+    ]
     lines += [_row(k, v) for k, v in card["heldout"]["per_molecule"].items()]
     lines += [
         "",

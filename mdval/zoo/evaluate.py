@@ -67,9 +67,7 @@ def metrics(
         "force_r2": 1.0 - all_res / all_tot,
         "force_r2_xyz": [float(x) for x in 1.0 - ss_res / ss_tot],
         "force_angle_error_deg": float(np.mean(angles)) if len(angles) else float("nan"),
-        "force_magnitude_rel_error": float(
-            np.mean(np.abs(f_norm[sel] - g_norm[sel]) / g_norm[sel])
-        )
+        "force_magnitude_rel_error": float(np.mean(np.abs(f_norm[sel] - g_norm[sel]) / g_norm[sel]))
         if sel.any()
         else float("nan"),
         "reference_force_rms_eV_per_A": float(np.sqrt(np.mean(forces_ref**2))),

@@ -20,7 +20,6 @@ Computation runs in the parameters' dtype (float64 for shipped weights); the res
 returned in the dtype of ``positions``.
 """
 
-
 import math
 from typing import Any, Dict, List, Tuple  # noqa: UP035  (TorchScript)
 

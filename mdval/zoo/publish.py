@@ -32,8 +32,10 @@ def make_test_set(data: FrameSet, path: Path = TEST_SET_PATH) -> FrameSet:
 
 def card_figures(model: torch.nn.Module, test_set: FrameSet) -> dict[str, Any]:
     """``{"test": ..., "heldout": ...}`` figures — the same function the report uses."""
-    return {"test": evaluate(model, test_set.split("test")),
-            "heldout": evaluate(model, test_set.split("heldout"))}
+    return {
+        "test": evaluate(model, test_set.split("test")),
+        "heldout": evaluate(model, test_set.split("heldout")),
+    }
 
 
 def publish(
@@ -53,8 +55,10 @@ def publish(
     """Export ``model`` as ``NAME.pt`` and write ``NAME.json`` / ``NAME.md`` next to it."""
     weights_dir.mkdir(parents=True, exist_ok=True)
     test_set_path = test_set_path or TEST_SET_PATH
-    test_set = FrameSet.load(test_set_path) if test_set_path.exists() else make_test_set(
-        data, test_set_path
+    test_set = (
+        FrameSet.load(test_set_path)
+        if test_set_path.exists()
+        else make_test_set(data, test_set_path)
     )
     pt = weights_dir / f"{name}.pt"
     tmp_pt = weights_dir / f"{name}.pt.staged"

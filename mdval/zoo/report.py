@@ -23,7 +23,9 @@ CHECKED_FIGURES = (
 )
 
 
-def load(name: str, weights_dir: Path = WEIGHTS_DIR) -> tuple[torch.jit.ScriptModule, dict[str, Any]]:
+def load(
+    name: str, weights_dir: Path = WEIGHTS_DIR
+) -> tuple[torch.jit.ScriptModule, dict[str, Any]]:
     """A shipped student (TorchScript, never unpickled) and its card."""
     model = torch.jit.load(str(weights_dir / f"{name}.pt"), map_location="cpu")
     card_path = weights_dir / f"{name}.json"
@@ -78,7 +80,8 @@ def build_report(
                 "n_params": n_params,
                 "compression_vs_original": (n_original / n_params) if n_original else None,
                 "sha256": sha256_file(weights_dir / f"{name}.pt"),
-                "sha256_matches_card": card.get("sha256") == sha256_file(weights_dir / f"{name}.pt"),
+                "sha256_matches_card": card.get("sha256")
+                == sha256_file(weights_dir / f"{name}.pt"),
                 "cost_ms_per_call": cost,
                 "test": figures["test"],
                 "heldout": figures["heldout"],
@@ -86,8 +89,12 @@ def build_report(
             }
         )
     if retime:
-        rows.append({"name": "teacher (GFN2-xTB)", "cost_ms_per_call": {
-            "1_thread": time_teacher_per_call()}})
+        rows.append(
+            {
+                "name": "teacher (GFN2-xTB)",
+                "cost_ms_per_call": {"1_thread": time_teacher_per_call()},
+            }
+        )
     return rows
 
 
@@ -97,12 +104,26 @@ def print_report(rows: list[dict[str, Any]]) -> None:
 
     console = Console()
     for part, title in (
-        ("test", "Test trajectories of the four test molecules (300 K and 500 K, never trained on)"),
+        (
+            "test",
+            "Test trajectories of the four test molecules (300 K and 500 K, never trained on)",
+        ),
         ("heldout", "Held-out molecules (never trained on)"),
     ):
         table = Table(title=f"zoo vs GFN2-xTB teacher — {title}")
-        for col in ("model", "params", "compr.", "frames", "E MAE meV/at", "F RMSE eV/Å",
-                    "F MAE eV/Å", "F R²", "R² x/y/z", "angle °", "ms/call 1t"):
+        for col in (
+            "model",
+            "params",
+            "compr.",
+            "frames",
+            "E MAE meV/at",
+            "F RMSE eV/Å",
+            "F MAE eV/Å",
+            "F R²",
+            "R² x/y/z",
+            "angle °",
+            "ms/call 1t",
+        ):
             table.add_column(col, justify="right")
         for r in rows:
             if part not in r:
@@ -110,20 +131,29 @@ def print_report(rows: list[dict[str, Any]]) -> None:
             m = r[part]
             cost = r["cost_ms_per_call"].get("1_thread")
             table.add_row(
-                r["name"], f"{r['n_params']:,}",
+                r["name"],
+                f"{r['n_params']:,}",
                 f"{r['compression_vs_original']:.1f}×" if r["compression_vs_original"] else "—",
-                str(m["n_frames"]), f"{m['energy_mae_meV_per_atom']:.2f}",
-                f"{m['force_rmse_eV_per_A']:.4f}", f"{m['force_mae_eV_per_A']:.4f}",
-                f"{m['force_r2']:.4f}", "/".join(f"{x:.3f}" for x in m["force_r2_xyz"]),
-                f"{m['force_angle_error_deg']:.2f}", f"{cost:.2f}" if cost else "—",
+                str(m["n_frames"]),
+                f"{m['energy_mae_meV_per_atom']:.2f}",
+                f"{m['force_rmse_eV_per_A']:.4f}",
+                f"{m['force_mae_eV_per_A']:.4f}",
+                f"{m['force_r2']:.4f}",
+                "/".join(f"{x:.3f}" for x in m["force_r2_xyz"]),
+                f"{m['force_angle_error_deg']:.2f}",
+                f"{cost:.2f}" if cost else "—",
             )
         console.print(table)
     for r in rows:
         if "test" not in r:
-            console.print(f"{r['name']}: {r['cost_ms_per_call']['1_thread']:.2f} ms per call (1 thread)")
+            console.print(
+                f"{r['name']}: {r['cost_ms_per_call']['1_thread']:.2f} ms per call (1 thread)"
+            )
             continue
         diff = r["max_rel_diff_vs_card"]
         console.print(
             f"{r['name']}: status {r['status']}; sha256 {'matches' if r['sha256_matches_card'] else 'DIFFERS from'} "
-            f"card; figures vs card: max rel. diff {diff:.2e}" if diff is not None else f"{r['name']}: no card"
+            f"card; figures vs card: max rel. diff {diff:.2e}"
+            if diff is not None
+            else f"{r['name']}: no card"
         )

@@ -88,13 +88,18 @@ def loss_terms(
     f_sq = ((forces - batch.forces) ** 2).mean(dim=1)
     e_mse, f_mse = e_sq.mean(), f_sq.mean()
     loss = (
-        cfg.energy_weight * (w * e_sq).mean() + cfg.force_weight * (w[batch.system_index] * f_sq).mean()
+        cfg.energy_weight * (w * e_sq).mean()
+        + cfg.force_weight * (w[batch.system_index] * f_sq).mean()
     ) / scale**2
     return loss, e_mse, f_mse
 
 
 def validate(
-    model: torch.nn.Module, frames: FrameSet, cfg: TrainConfig, scale: float, device: torch.device,
+    model: torch.nn.Module,
+    frames: FrameSet,
+    cfg: TrainConfig,
+    scale: float,
+    device: torch.device,
     dtype: torch.dtype,
 ) -> dict[str, float]:
     tot = {"loss": 0.0, "e_mse": 0.0, "f_mse": 0.0}
@@ -191,8 +196,13 @@ def train(
 
     state_path, best_path = run_dir / "state.pt", run_dir / "best.pt"
     st: dict[str, Any] = {
-        "epoch": 0, "step": 0, "best_val": math.inf, "best_epoch": -1, "wall_s": 0.0,
-        "epochs_total": None, "history": [],
+        "epoch": 0,
+        "step": 0,
+        "best_val": math.inf,
+        "best_epoch": -1,
+        "wall_s": 0.0,
+        "epochs_total": None,
+        "history": [],
     }
     if state_path.exists():
         saved = torch.load(state_path, map_location=device, weights_only=False)
@@ -213,8 +223,13 @@ def train(
     def save_state() -> None:
         tmp = state_path.with_name("state.tmp")
         torch.save(
-            {"model": model.state_dict(), "optimizer": opt.state_dict(), "progress": st,
-             "config": asdict(cfg), "size": size},
+            {
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "progress": st,
+                "config": asdict(cfg),
+                "size": size,
+            },
             tmp,
         )
         tmp.replace(state_path)
@@ -225,8 +240,15 @@ def train(
         best = build(spec, elements)
         best.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True))
         publish(
-            best, export_name, size=size, status=status, progress=st, cfg=asdict(cfg),
-            data=data, weights_dir=weights_dir, test_set_path=test_set_path,
+            best,
+            export_name,
+            size=size,
+            status=status,
+            progress=st,
+            cfg=asdict(cfg),
+            data=data,
+            weights_dir=weights_dir,
+            test_set_path=test_set_path,
         )
         print(f"[train {size}] exported {export_name} ({status})", flush=True)
 
@@ -255,8 +277,9 @@ def train(
                     fit = int(cfg.max_minutes * 60 / (per_step * steps_per_epoch * 1.08))
                     epochs = max(1, min(epochs, fit))
                 st["epochs_total"] = epochs
-                print(f"\n[train {size}] {per_step * 1000:.0f} ms/step -> {epochs} epochs",
-                      flush=True)
+                print(
+                    f"\n[train {size}] {per_step * 1000:.0f} ms/step -> {epochs} epochs", flush=True
+                )
             total = (st["epochs_total"] or cfg.epochs) * steps_per_epoch
             for g in opt.param_groups:
                 g["lr"] = lr_at(st["step"], total)
@@ -272,8 +295,14 @@ def train(
         val = validate(model, val_set, cfg, scale, device, dtype)
         st["epoch"] = epoch + 1
         st["wall_s"] = time.perf_counter() - t_start
-        record = {"epoch": epoch + 1, "step": st["step"], "train_loss": run_loss / steps_per_epoch,
-                  "lr": opt.param_groups[0]["lr"], "wall_s": round(st["wall_s"], 1), **val}
+        record = {
+            "epoch": epoch + 1,
+            "step": st["step"],
+            "train_loss": run_loss / steps_per_epoch,
+            "lr": opt.param_groups[0]["lr"],
+            "wall_s": round(st["wall_s"], 1),
+            **val,
+        }
         st["history"].append(record)
         improved = val["loss"] < st["best_val"]
         if improved:

@@ -48,11 +48,34 @@ def test_passing_run_exits_0_and_writes_files(tmp_path: Path) -> None:
     """A real `mdval` process (the installed entry point path) for the happy path."""
     out = tmp_path / "run"
     p = subprocess.run(
-        [sys.executable, "-m", "mdval.cli", "run", "--model", "emt", "--structure", "cu-fcc",
-         "--reference", "emt", "--duration-ps", "0.02", "--timestep-fs", "1",
-         "--record-every", "2", "--reference-every", "10",
-         "--profile", str(lenient_profile(tmp_path)), "--out", str(out)],
-        capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "COLUMNS": "200"},
+        [
+            sys.executable,
+            "-m",
+            "mdval.cli",
+            "run",
+            "--model",
+            "emt",
+            "--structure",
+            "cu-fcc",
+            "--reference",
+            "emt",
+            "--duration-ps",
+            "0.02",
+            "--timestep-fs",
+            "1",
+            "--record-every",
+            "2",
+            "--reference-every",
+            "10",
+            "--profile",
+            str(lenient_profile(tmp_path)),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "COLUMNS": "200"},
         timeout=300,
     )
     assert p.returncode == 0, p.stdout + p.stderr
@@ -65,9 +88,19 @@ def test_passing_run_exits_0_and_writes_files(tmp_path: Path) -> None:
 
 def test_crash_exits_1(tmp_path: Path) -> None:
     code, output = invoke(
-        "run", "--model", "py:mdval.testing:nan_after_40", "--structure", "H2O",
-        "--duration-ps", "0.05", "--timestep-fs", "0.5", "--record-every", "1",
-        "--out", str(tmp_path / "crash"),
+        "run",
+        "--model",
+        "py:mdval.testing:nan_after_40",
+        "--structure",
+        "H2O",
+        "--duration-ps",
+        "0.05",
+        "--timestep-fs",
+        "0.5",
+        "--record-every",
+        "1",
+        "--out",
+        str(tmp_path / "crash"),
     )
     assert code == 1, output
     summary = json.loads((tmp_path / "crash" / "summary.json").read_text())
@@ -107,7 +140,9 @@ def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, args: list[str], n
         ("close.xyz", "2\n\nH 0 0 0\nH 0 0 0.1\n", "0.1"),
     ],
 )
-def test_bad_structure_files_exit_2(tmp_path: Path, filename: str, content: str, needle: str) -> None:
+def test_bad_structure_files_exit_2(
+    tmp_path: Path, filename: str, content: str, needle: str
+) -> None:
     path = tmp_path / filename
     path.write_text(content)
     code, output = invoke("run", "--model", "lj", "--structure", str(path), "--duration-ps", "0.01")

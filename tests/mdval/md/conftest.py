@@ -13,8 +13,8 @@ from ase.calculators.calculator import Calculator
 from ase.calculators.emt import EMT
 
 from mdval.md.config import RunConfig
-from mdval.md.protocol import PreparedRun, RunResult, run_validation
 from mdval.md.listener import RunListener
+from mdval.md.protocol import PreparedRun, RunResult, run_validation
 from mdval.potentials.base import PotentialEntry
 
 

@@ -79,9 +79,17 @@ def test_calculator_follows_changes_of_atoms(morse_file: Path) -> None:
             morse_energy_numpy(atoms.positions, atoms.numbers), abs=1e-10
         )
     e0 = water.get_potential_energy()
-    water.positions[0, 0] += 0.01
+    water.positions[0, 0] += 0.01  # in place: the calculator's snapshot must not alias it
     assert water.get_potential_energy() != e0
     assert calc.last_inference_s > 0
+    assert calc.atoms is not water and np.array_equal(calc.atoms.positions, water.positions)
+    swapped = water.copy()
+    swapped.numbers = [1, 8, 1]  # same size, other elements
+    swapped.calc = calc
+    assert swapped.get_potential_energy() == pytest.approx(
+        morse_energy_numpy(swapped.positions, swapped.numbers), abs=1e-10
+    )
+    assert calc.get_potential_energy() == swapped.get_potential_energy()  # cached, no atoms
 
 
 def test_batched_contract_matches_single_systems() -> None:
