@@ -15,6 +15,7 @@ from app.api.errors import install_error_handlers
 from app.api.main import api_router
 from app.core.config import Settings, get_settings
 from app.db.session import make_engine
+from app.services.leaderboard import LeaderboardCache
 from app.services.queue import CeleryQueue, Queue
 from app.services.reaper import ReaperThread
 
@@ -55,6 +56,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.queue = queue
+    app.state.leaderboards = LeaderboardCache()
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     if with_dashboard if with_dashboard is not None else settings.dashboard_factory:

@@ -18,6 +18,7 @@ from app.core.security import role_allows
 from app.crud import runs as runs_crud
 from app.crud import tokens as tokens_crud
 from app.db.models import ApiToken, Run
+from app.services.leaderboard import LeaderboardCache
 from app.services.queue import Queue
 
 _bearer = HTTPBearer(auto_error=False, description="An API token: `mdval token create`.")
@@ -38,6 +39,14 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_leaderboards(request: Request) -> LeaderboardCache:
+    cache: LeaderboardCache = request.app.state.leaderboards
+    return cache
+
+
+LeaderboardsDep = Annotated[LeaderboardCache, Depends(get_leaderboards)]
 
 
 def get_queue(request: Request) -> Queue:

@@ -152,6 +152,7 @@ def run_validation(
         started=started,
         host=socket.gethostname(),
         n_frames=writer.n_frames if writer else 0,
+        engine_name=engine.name,
     )
     if out_dir is not None:
         write_outputs(Path(out_dir), summary, recorder.records)

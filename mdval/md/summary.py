@@ -47,6 +47,7 @@ def build_summary(
     started: datetime,
     host: str,
     n_frames: int,
+    engine_name: str,
 ) -> dict[str, Any]:
     n_atoms = len(run.atoms)
     production = [r for r in records if r.phase == "production"]
@@ -87,7 +88,7 @@ def build_summary(
         "verdict": run_verdict,
         "recommendation": recommendation.to_dict(),
         "config": config.model_dump(),
-        "provenance": _provenance(config, run, started, host, n_frames, n_dof),
+        "provenance": _provenance(config, run, started, host, n_frames, n_dof, engine_name),
     }
 
 
@@ -160,9 +161,9 @@ def _provenance(
     host: str,
     n_frames: int,
     n_dof: int,
+    engine_name: str,
 ) -> dict[str, Any]:
     import ase  # local: versions only
-    import torch
 
     structure = describe_structure(run.atoms)
     ref = run.reference
@@ -193,14 +194,12 @@ def _provenance(
             "n_dof_rule": "3N-3 (COM momentum removed); 3N-6 when the rotation of an "
             "isolated non-linear molecule is removed too",
         },
-        "engine": config.engine,
-        "device": run.device,
-        **{f"timing_{k}": v for k, v in device_info().items()},
+        "engine": engine_name,
+        **device_info(run.device),
+        "batch_size": 1,
         "mdval_version": __version__,
-        "torch_version": torch.__version__,
         "ase_version": ase.__version__,
         "numpy_version": np.__version__,
-        "python_version": platform.python_version(),
         "host": host,
         "started_at": started.isoformat(),
         "ended_at": datetime.now(UTC).isoformat(),

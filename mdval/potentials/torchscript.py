@@ -108,10 +108,10 @@ class TorchScriptCalculator(Calculator):
         return self._z, self._system_index
 
     def check_state(self, atoms: Atoms, tol: float = 1e-15) -> list[str]:
-        """What changed since the last calculation (bitwise comparison).
+        """What changed since the last calculation (bitwise comparison; ``tol`` is unused).
 
-        ASE's generic version compares with ``np.isclose`` over every array and costs about
-        0.1 ms a call, a large share of a small model's step; this one is exact and cheap.
+        ASE's generic version runs ``np.isclose`` over every array, tens of µs a call and
+        three calls a step; this one is exact and a few µs.
         """
         old = self.atoms
         if old is None or len(old) != len(atoms):
@@ -147,8 +147,8 @@ class TorchScriptCalculator(Calculator):
         if old is None or not set(changes) <= {"positions", "cell", "pbc"}:
             self.atoms = atoms.copy()
             return
-        # A new Atoms object every step costs more than the copy itself suggests (it
-        # evicts the model's working set from the caches); the arrays are reused instead.
+        # Measured on alanine dipeptide: a fresh Atoms copy per step added ~50 µs of CPU
+        # time to the step, several times what the copy costs alone; reuse the arrays.
         if "positions" in changes:
             old.positions[:] = atoms.positions
         if "cell" in changes or "pbc" in changes:

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from sqlalchemy import func, select
 
-from app.api.deps import ReaderDep, SessionDep
+from app.api.deps import LeaderboardsDep, ReaderDep, SessionDep
 from app.api.errors import ApiError
 from app.crud import catalog
-from app.crud.leaderboard import leaderboard, sort_rows
+from app.crud.leaderboard import sort_rows
 from app.db.base import utcnow
 from app.db.models import Run
 from app.schemas.common import ERROR_RESPONSES
@@ -60,6 +60,7 @@ def _resolve_ids(
 def get_leaderboard(
     session: SessionDep,
     _reader: ReaderDep,
+    leaderboards: LeaderboardsDep,
     suite: Annotated[str | None, Query(description="Only runs of this suite.")] = None,
     structure: Annotated[str | None, Query(description="Only runs on this structure.")] = None,
     temperature_K: Annotated[float | None, Query(gt=0)] = None,
@@ -70,7 +71,7 @@ def get_leaderboard(
     """Per model: runs, pass and crash rates, median drift and force errors, inference
     time, speed-up vs ``baseline``, and the core's recommendation."""
     baseline_id, structure_id = _resolve_ids(session, baseline, structure)
-    rows = leaderboard(
+    rows = leaderboards.get(
         session,
         suite=suite,
         structure_id=structure_id,
@@ -90,11 +91,13 @@ def get_leaderboard(
 def get_standup(
     session: SessionDep,
     _reader: ReaderDep,
+    leaderboards: LeaderboardsDep,
     since: Annotated[datetime | None, Query(description="Default: 24 h ago.")] = None,
 ) -> Standup:
     """Finished runs, new failures, runs in progress with ETA, and leaderboard changes."""
     now = utcnow()
-    since = since or now - timedelta(hours=24)
+    # default: whole minutes, so that polls within a minute share the cached leaderboards
+    since = since or now.replace(second=0, microsecond=0) - timedelta(hours=24)
     if since.tzinfo is None:
         raise ApiError(422, "since needs a timezone, e.g. 2026-01-01T09:00:00Z", field="since")
     finished = session.scalars(
@@ -112,17 +115,19 @@ def get_standup(
         new_failures=[run_brief(r, now=now) for r in finished if r.status in ("crashed", "failed")],
         running=[run_brief(r, now=now) for r in running],
         queued=queued,
-        leaderboard_changes=_changes(session, since),
+        leaderboard_changes=_changes(session, leaderboards, since),
     )
 
 
-def _changes(session: SessionDep, since: datetime) -> list[LeaderboardChange]:
+def _changes(
+    session: SessionDep, leaderboards: LeaderboardsDep, since: datetime
+) -> list[LeaderboardChange]:
     def pick(row: dict[str, Any]) -> dict[str, Any]:
         return {k: row[k] for k in CHANGE_FIELDS}
 
-    before = {r["model"]: pick(r) for r in leaderboard(session, until=since)}
+    before = {r["model"]: pick(r) for r in leaderboards.get(session, until=since)}
     changes = []
-    for row in leaderboard(session):
+    for row in leaderboards.get(session):
         after = pick(row)
         old = before.get(row["model"])
         if old is None:

@@ -82,7 +82,9 @@ def test_calculator_follows_changes_of_atoms(morse_file: Path) -> None:
     water.positions[0, 0] += 0.01  # in place: the calculator's snapshot must not alias it
     assert water.get_potential_energy() != e0
     assert calc.last_inference_s > 0
-    assert calc.atoms is not water and np.array_equal(calc.atoms.positions, water.positions)
+    snapshot = calc.atoms
+    assert snapshot is not None and snapshot is not water
+    assert np.array_equal(snapshot.positions, water.positions)
     swapped = water.copy()
     swapped.numbers = [1, 8, 1]  # same size, other elements
     swapped.calc = calc

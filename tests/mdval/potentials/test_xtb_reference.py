@@ -64,3 +64,16 @@ def test_partly_periodic_cells_are_refused() -> None:
     atoms.calc = resolve_potential("gfn2-xtb").make_calculator("cpu")
     with pytest.raises(PotentialError, match="pbc all True or all False"):
         atoms.get_potential_energy()
+
+
+def test_periodic_box_matches_the_isolated_molecule() -> None:
+    # Why the entry says periodic_ok: a molecule in a large periodic box is the molecule.
+    isolated = load_structure("H2O")
+    isolated.calc = resolve_potential("gfn2-xtb").make_calculator("cpu")
+    boxed = isolated.copy()
+    boxed.cell = [20.0, 20.0, 20.0]
+    boxed.pbc = True
+    boxed.center()
+    boxed.calc = resolve_potential("gfn2-xtb").make_calculator("cpu")
+    assert boxed.get_potential_energy() == pytest.approx(isolated.get_potential_energy(), abs=1e-3)
+    np.testing.assert_allclose(boxed.get_forces(), isolated.get_forces(), atol=5e-3)
