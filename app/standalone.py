@@ -9,6 +9,7 @@ torch and ase live in the worker processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -36,7 +37,8 @@ from workers.celery_app import ensure_local_dirs
 
 ADMIN_TOKEN_NAME = "standalone-admin"
 DEMO_SUITE = "m6-quick"
-CHILD_STOP_TIMEOUT_S = 10.0
+#: Seconds given to the workers at each step of the shutdown.
+CHILD_STOP_TIMEOUT_S = 5.0
 
 
 def standalone_settings(data_dir: Path) -> Settings:
@@ -142,15 +144,16 @@ def queue_demo(engine: Engine, settings: Settings, seeding: subprocess.Popen[byt
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
-    for child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
-    for child in children:
-        try:
-            child.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            child.kill()
+    """Warm shutdown (SIGTERM), then cold (SIGQUIT: a run in progress is abandoned and the
+    reaper retries it at the next start), then SIGKILL."""
+    for sig in (signal.SIGTERM, signal.SIGQUIT, signal.SIGKILL):
+        alive = [c for c in children if c.poll() is None]
+        for child in alive:
+            child.send_signal(sig)
+        deadline = time.monotonic() + CHILD_STOP_TIMEOUT_S
+        for child in alive:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                child.wait(max(0.1, deadline - time.monotonic()))
 
 
 def serve(*, host: str, port: int, data_dir: Path, demo: bool) -> None:
@@ -174,6 +177,9 @@ def serve(*, host: str, port: int, data_dir: Path, demo: bool) -> None:
     typer.echo(f"mdval standalone: {url}  (API {url}/api/v1, docs {url}/docs)")
     typer.echo(f"data: {settings.data_dir}")
     typer.echo(f"admin token: {token}")
+    # uvicorn re-raises SIGTERM after its own shutdown; make it an exception so that the
+    # workers are stopped below instead of being orphaned
+    signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))
     try:
         uvicorn.run(create_app(settings, engine=engine), host=host, port=port, log_level="warning")
     finally:

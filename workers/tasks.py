@@ -113,12 +113,15 @@ def execute(engine: Engine, claim: Claim) -> dict[str, Any]:
             out_dir=str(out_dir.resolve()),
             trajectory_path=str(trajectory.resolve()) if trajectory.is_file() else None,
         )
+        if written and status in ("completed", "crashed"):
+            # same transaction: the leaderboard never shows the run without its effect on
+            # the recommendation; a savepoint keeps the result if the recommendation fails
+            try:
+                with session.begin_nested():
+                    update_recommendations(session, run_id=claim.run_id)
+            except Exception:
+                log.exception("run %s: recommendation update failed", claim.run_id)
         session.commit()
-    if written and status in ("completed", "crashed"):
-        try:
-            update_recommendations(engine, run_id=claim.run_id)
-        except Exception:  # the run's own result is already safe
-            log.exception("run %s: recommendation update failed", claim.run_id)
     log.info("run %s: %s (%s)", claim.run_id, status, reason or "ok")
     return {
         "run_id": claim.run_id,
@@ -128,36 +131,36 @@ def execute(engine: Engine, claim: Claim) -> dict[str, Any]:
     }
 
 
-def update_recommendations(engine: Engine, *, run_id: int) -> None:
-    """Recompute the model's recommendation over its runs of this suite, and overall."""
-    with Session(engine) as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            return
-        for suite in {run.suite or "", ""}:
-            stmt = select(Run.summary).where(
-                Run.model_id == run.model_id,
-                Run.status.in_(("completed", "crashed")),
-                Run.summary.is_not(None),
-            )
-            if suite:
-                stmt = stmt.where(Run.suite == suite)
-            summaries = session.scalars(
-                stmt.order_by(Run.finished_at.desc()).limit(RECOMMENDATION_WINDOW)
-            ).all()
-            decided = core_bridge.recommend([s for s in summaries if s])
-            if decided is None:
-                continue
-            level, evidence = decided
-            row = session.get(Recommendation, (run.model_id, suite))
-            if row is None:
-                row = Recommendation(model_id=run.model_id, suite=suite)
-                session.add(row)
-            row.recommendation = level
-            row.evidence = evidence
-            row.n_runs = len(summaries)
-            row.updated_at = utcnow()
-        session.commit()
+def update_recommendations(session: Session, *, run_id: int) -> None:
+    """Recompute the model's recommendation over its runs of this suite, and overall, in the
+    caller's transaction."""
+    run = session.get(Run, run_id)
+    if run is None:
+        return
+    for suite in {run.suite or "", ""}:
+        stmt = select(Run.summary).where(
+            Run.model_id == run.model_id,
+            Run.status.in_(("completed", "crashed")),
+            Run.summary.is_not(None),
+        )
+        if suite:
+            stmt = stmt.where(Run.suite == suite)
+        summaries = session.scalars(
+            stmt.order_by(Run.finished_at.desc()).limit(RECOMMENDATION_WINDOW)
+        ).all()
+        decided = core_bridge.recommend([s for s in summaries if s])
+        if decided is None:
+            continue
+        level, evidence = decided
+        row = session.get(Recommendation, (run.model_id, suite))
+        if row is None:
+            row = Recommendation(model_id=run.model_id, suite=suite)
+            session.add(row)
+        row.recommendation = level
+        row.evidence = evidence
+        row.n_runs = len(summaries)
+        row.updated_at = utcnow()
+    session.flush()
 
 
 # --- short tasks on the ``validate`` queue (the API waits for them) -------------------------

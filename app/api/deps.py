@@ -73,7 +73,8 @@ def get_token(
             "--role submitter`",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    session.commit()  # last_used_at
+    if session.dirty:
+        session.commit()  # last_used_at, at most once a minute
     return token
 
 

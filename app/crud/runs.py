@@ -15,7 +15,10 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
-from app.db.models import FINISHED_STATUSES, Run
+from app.db.models import FINISHED_STATUSES, Counter, Run
+
+#: The counter bumped whenever a run reaches a final state.
+FINISHED_COUNTER = "finished_runs"
 
 #: Columns copied from ``summary["metrics"]`` into indexed columns of ``runs``.
 SUMMARY_METRIC_COLUMNS = (
@@ -29,6 +32,23 @@ SUMMARY_METRIC_COLUMNS = (
     "inference_ms_per_step",
     "step_ms",
 )
+
+
+def bump_finished(session: Session, n: int = 1) -> None:
+    """Count ``n`` more finished runs (the leaderboard cache's version), in the caller's
+    transaction."""
+    if n <= 0:
+        return
+    updated = session.execute(
+        update(Counter).where(Counter.name == FINISHED_COUNTER).values(value=Counter.value + n)
+    )
+    if not getattr(updated, "rowcount", 0):
+        session.add(Counter(name=FINISHED_COUNTER, value=n))
+        session.flush()
+
+
+def finished_count(session: Session) -> int:
+    return session.scalar(select(Counter.value).where(Counter.name == FINISHED_COUNTER)) or 0
 
 
 def get_run(session: Session, *, run_id: int) -> Run | None:
@@ -78,7 +98,7 @@ def request_cancel(session: Session, *, run_id: int) -> str | None:
     """Cancel a run: a queued run ends ``cancelled`` now; a running one is flagged and its
     worker stops at the next record. Returns the status after the request (None: no row)."""
     now = utcnow()
-    session.execute(
+    cancelled = session.execute(
         update(Run)
         .where(Run.id == run_id, Run.status == "queued")
         .values(
@@ -87,7 +107,10 @@ def request_cancel(session: Session, *, run_id: int) -> str | None:
             finished_at=now,
             failure_reason="cancelled before it started",
         )
-    )
+        .returning(Run.id)
+    ).first()
+    if cancelled is not None:
+        bump_finished(session)
     session.execute(
         update(Run).where(Run.id == run_id, Run.status == "running").values(cancel_requested=True)
     )
@@ -234,7 +257,10 @@ def finish_run(
         values["summary"] = summary
         values.update(summary_columns(summary))
     result = session.execute(update(Run).where(_owned(claim)).values(**values).returning(Run.id))
-    return result.first() is not None
+    written = result.first() is not None
+    if written:
+        bump_finished(session)
+    return written
 
 
 # --- the reaper -----------------------------------------------------------------------------
@@ -290,6 +316,8 @@ def reap_stale_runs(
             action = "failed"
         if session.execute(update(Run).where(guard).values(**values).returning(Run.id)).first():
             reaped.append(Reaped(run_id=run_id, action=action, queue=queue))
+            if action != "retry":
+                bump_finished(session)
 
     unsent_cutoff = now - timedelta(seconds=requeue_unsent_after_s)
     for run_id, queue in session.execute(

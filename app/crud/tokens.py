@@ -29,7 +29,8 @@ def create_token(
 
 
 def get_by_token(session: Session, *, token: str) -> ApiToken | None:
-    """The active token row for a plaintext token, refreshing ``last_used_at``."""
+    """The active token row for a plaintext token, refreshing ``last_used_at`` (the caller
+    commits when the session is dirty)."""
     row = session.scalar(
         select(ApiToken).where(
             ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None)

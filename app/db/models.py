@@ -256,6 +256,16 @@ class Recommendation(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Counter(Base):
+    """Named counters. ``finished_runs`` is bumped in the same transaction as every change
+    of a run to a final state: a cheap, commit-order-proof version for caches."""
+
+    __tablename__ = "counters"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(BigId, default=0)
+
+
 class WorkerHeartbeat(Base):
     """A live worker process; the health endpoint lists those seen recently."""
 

@@ -1,14 +1,16 @@
 """Leaderboards, cached per API process until a run finishes.
 
-Every request first reads a cheap version of the finished runs (count and newest
-``finished_at``, from the ``finished_at`` index, plus the newest recommendation); the
-aggregate is recomputed only when that version changed. The dashboard polls this endpoint,
-and between two finished runs every poll is a cache hit.
+Every request first reads a cheap version of the data: the ``finished_runs`` counter
+(bumped in the transaction that ends a run, so commit order cannot fool it) and the newest
+recommendation. The aggregate is recomputed when that version changed, and at the latest
+after ``CACHE_TTL_S`` (for edits made behind the service's back). The dashboard polls this
+endpoint; between two finished runs every poll is a cache hit.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -16,30 +18,27 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.crud.leaderboard import leaderboard
-from app.db.models import Recommendation, Run
+from app.crud.runs import FINISHED_COUNTER
+from app.db.models import Counter, Recommendation
 
 #: Distinct filter combinations kept per process.
 CACHE_ENTRIES = 64
+#: Longest time a cached leaderboard is served without recomputing, in seconds.
+CACHE_TTL_S = 60.0
 
 
 def data_version(session: Session) -> tuple[Any, ...]:
-    runs = session.execute(
-        select(func.count(Run.finished_at), func.max(Run.finished_at)).where(
-            Run.finished_at.is_not(None)
-        )
-    ).one()
-    recs = session.execute(
-        select(func.count(), func.max(Recommendation.updated_at)).select_from(Recommendation)
-    ).one()
-    return (*runs, *recs)
+    stmt = select(
+        select(Counter.value).where(Counter.name == FINISHED_COUNTER).scalar_subquery(),
+        select(func.max(Recommendation.updated_at)).scalar_subquery(),
+    )
+    return tuple(session.execute(stmt).one())
 
 
 class LeaderboardCache:
     def __init__(self, size: int = CACHE_ENTRIES) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[Any, ...], tuple[tuple[Any, ...], list[dict[str, Any]]]] = (
-            OrderedDict()
-        )
+        self.entries: OrderedDict[tuple[Any, ...], tuple[Any, list[dict[str, Any]]]] = OrderedDict()
         self.lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -48,16 +47,17 @@ class LeaderboardCache:
         no run finished since it was computed."""
         key = tuple(sorted(filters.items()))
         version = data_version(session)
+        now = time.monotonic()
         with self.lock:
             cached = self.entries.get(key)
-            if cached is not None and cached[0] == version:
+            if cached is not None and cached[0] == (version, now // CACHE_TTL_S):
                 self.entries.move_to_end(key)
                 self.hits += 1
                 return cached[1]
         rows = leaderboard(session, **filters)
         with self.lock:
             self.misses += 1
-            self.entries[key] = (version, rows)
+            self.entries[key] = ((version, now // CACHE_TTL_S), rows)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)

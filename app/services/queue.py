@@ -47,7 +47,10 @@ class CeleryQueue:
         self.app = app or create_celery(settings)
 
     def enqueue_run(self, run_id: int, queue: str) -> None:
-        self.app.send_task(TASK_RUN, args=[run_id], queue=queue, routing_key=queue)
+        # ignore_result: the runs row records the outcome; no result subscription per send
+        self.app.send_task(
+            TASK_RUN, args=[run_id], queue=queue, routing_key=queue, ignore_result=True
+        )
 
     def _call(self, name: str, kwargs: dict[str, Any], what: str) -> Any:
         queue = self.settings.queue("validate")

@@ -206,7 +206,15 @@ class Planner:
         self.settings = settings
         self.queue = queue
         self.user = user
-        self.seeded = _catalog_seeded(session)
+        self.registered = False  # whether a worker's answer added registry rows
+        self._seeded: bool | None = None
+
+    @property
+    def seeded(self) -> bool:
+        """Whether the catalogue was registered (asked only when a name is unknown)."""
+        if self._seeded is None:
+            self._seeded = _catalog_seeded(self.session)
+        return self._seeded
 
     def _lookup_model(self, key: str, role: str, pending: list[str]) -> Potential | None:
         row = catalog.get_potential(self.session, key=key)
@@ -265,6 +273,7 @@ class Planner:
             raise ApiError(422, str(error.get("message")), field=error.get("field"))
         register_described(self.session, described=answer, created_by=self.user)
         self.session.flush()
+        self.registered = True
         return answer
 
     def plan(self, request: RunCreate) -> list[PlannedRun]:
@@ -415,8 +424,10 @@ def submit_runs(
         if existing is not None:
             return _replay(existing, digest=digest, token=token)
 
-    planned = Planner(session, settings=settings, queue=queue, user=token.name).plan(request)
-    session.commit()  # registrations the worker described are kept even if the insert races
+    planner = Planner(session, settings=settings, queue=queue, user=token.name)
+    planned = planner.plan(request)
+    if planner.registered:
+        session.commit()  # what the worker described is kept even if the insert races
 
     submission_id = str(uuid.uuid4())
     rows = [

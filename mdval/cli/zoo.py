@@ -50,6 +50,12 @@ def train(
     test_set: Annotated[
         Path | None, typer.Option(help="Test subset for the card (default DATA_DIR/test_set.npz).")
     ] = None,
+    init_from: Annotated[Path | None, typer.Option(help="Fine-tune from this best.pt.")] = None,
+    focus: Annotated[
+        list[str] | None, typer.Option(help="Molecule to emphasise (repeatable).")
+    ] = None,
+    focus_factor: Annotated[int, typer.Option(help="Repeats of focus molecules' frames.")] = 1,
+    run_name: Annotated[str | None, typer.Option(help="Run folder (default: SIZE).")] = None,
 ) -> None:
     """Train (or resume) one size; best-so-far weights and card are exported periodically."""
     import torch
@@ -66,11 +72,14 @@ def train(
         batch_size=batch_size,
         lr=lr,
         device=device,
+        init_from=str(init_from) if init_from else None,
+        focus_molecules=tuple(focus or ()),
+        focus_factor=focus_factor,
     )
     run_training(
         size,
         data_dir / "teacher.npz",
-        data_dir / "runs" / size,
+        data_dir / "runs" / (run_name or size),
         cfg=cfg,
         weights_dir=weights_dir or WEIGHTS_DIR,
         test_set_path=test_set or data_dir / "test_set.npz",
@@ -83,12 +92,16 @@ def report(
     test_set: Annotated[Path | None, typer.Option(help="Default: the committed subset.")] = None,
     retime: Annotated[bool, typer.Option(help="Re-measure per-call cost into the cards.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON.")] = None,
+    markdown: Annotated[bool, typer.Option(help="Print Markdown tables instead.")] = False,
 ) -> None:
     """Offline accuracy of the three students vs the teacher on the held-out test set."""
-    from mdval.zoo.report import build_report, print_report
+    from mdval.zoo.report import build_report, markdown_table, print_report
 
     rows = build_report(weights_dir=weights_dir, test_set_path=test_set, retime=retime)
-    print_report(rows)
+    if markdown:
+        typer.echo(markdown_table(rows))
+    else:
+        print_report(rows)
     if json_out is not None:
         import json
 

@@ -17,6 +17,7 @@ from ase import Atoms
 from mdval.criteria import load_profile
 from mdval.errors import RunCancelled, SimulationCrashed
 from mdval.md import ase_engine as _ase_engine  # noqa: F401  (registers the "ase" engine)
+from mdval.md import torch_engine as _torch_engine  # noqa: F401  (registers "torch")
 from mdval.md.config import RunConfig
 from mdval.md.engine import PhaseSpec, PhaseTiming, make_engine
 from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord

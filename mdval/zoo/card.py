@@ -52,7 +52,7 @@ def time_per_call(
     before = torch.get_num_threads()
     torch.set_num_threads(threads)
     try:
-        for _ in range(warmup):
+        for _ in range(min(warmup, repeats)):
             energy_and_forces(model, pos, z, sys_idx, 1)
         times = []
         for _ in range(repeats):
@@ -122,8 +122,9 @@ def card_markdown(card: dict[str, Any]) -> str:
         f"- training: seed {card['training']['seed']}, {card['training']['epochs_done']} epochs "
         f"({card['training']['steps_done']} steps), {card['training']['wall_s'] / 60:.1f} min "
         f"on {card['training']['device']}",
+        f"- recipe: {card['training'].get('recipe', '')}",
         f"- data: {card['data']['description']}",
-        f"- per-call cost (energy + forces, alanine dipeptide, float64, CPU): "
+        "- per-call cost (energy + forces, alanine dipeptide, float64, CPU): "
         + (", ".join(f"{k}: {v:.2f} ms" for k, v in card["cost_ms_per_call"].items()) or "—"),
         "",
         "## Test set (held-out trajectories of the four test molecules)",

@@ -30,7 +30,7 @@ def merge_molecule_files(files: list[Path], out: Path, meta: dict[str, Any]) -> 
     parts = [dict(np.load(f)) for f in files]
     merged = {k: np.concatenate([p[k] for p in parts]) for k in FRAME_KEYS + ATOM_KEYS}
     tmp = out.with_suffix(".tmp.npz")
-    np.savez(tmp, meta=np.array(json.dumps(meta)), **merged)
+    np.savez(tmp, meta=np.array(json.dumps(meta)), **merged)  # type: ignore[arg-type]
     os.replace(tmp, out)
     return out
 
@@ -51,7 +51,7 @@ class FrameSet:
 
     def save(self, path: Path) -> None:
         tmp = path.with_suffix(".tmp.npz")
-        np.savez_compressed(tmp, meta=np.array(json.dumps(self.meta)), **self.arrays)
+        np.savez_compressed(tmp, meta=np.array(json.dumps(self.meta)), **self.arrays)  # type: ignore[arg-type]
         os.replace(tmp, path)
 
     @property

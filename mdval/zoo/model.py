@@ -10,9 +10,10 @@ which is what makes SchNet and PaiNN costly per pair), A: F -> F per atom, and f
 cosine cutoff (value and slope zero at the cutoff, so energies are smooth). The update
 MLP and the readout MLP are per element (H, C, N, O each have their own): this multiplies
 parameters by the number of elements at no extra cost per call, since each atom still goes
-through one MLP. The per-atom energy is e_i = scale * MLP_Z(h_i) + e_ref[Z_i], with e_ref fitted to the training energies;
-a system's energy is the sum over its atoms. Everything except the pair list is
-differentiable, so forces = -dE/dpositions by autograd conserve energy.
+through one MLP. The per-atom energy is e_i = scale * MLP_Z(h_i) + e_ref[Z_i], with e_ref
+fitted to the training energies; a system's energy is the sum over its atoms. Everything
+except the pair list is differentiable, so forces = -dE/dpositions by autograd conserve
+energy.
 
 The module obeys mdval's TorchScript contract (``mdval/potentials/base.py``):
 ``energies = m(positions (N, 3), atomic_numbers (N,), system_index (N,), n_systems)``.
@@ -21,7 +22,7 @@ returned in the dtype of ``positions``.
 """
 
 import math
-from typing import Any, Dict, List, Tuple  # noqa: UP035  (TorchScript)
+from typing import Any
 
 import torch
 from torch import nn
@@ -34,7 +35,7 @@ def cosine_cutoff(r: torch.Tensor, cutoff: float) -> torch.Tensor:
 
 def neighbour_pairs(
     positions: torch.Tensor, system_index: torch.Tensor, n_systems: int, cutoff: float
-) -> Tuple[torch.Tensor, torch.Tensor]:  # noqa: UP006
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Ordered pairs (i, j), i != j, of atoms of the same system closer than ``cutoff``.
 
     Non-periodic. Atoms are grouped per system into a padded (S, n_max) table, so the
@@ -65,16 +66,16 @@ def _mlp(n_in: int, n_hidden: int, n_out: int) -> nn.Sequential:
 
 
 class PerSpecies(nn.Module):
-    """One MLP per species, each applied to its contiguous block of rows (atoms sorted by species)."""
+    """One MLP per species, applied to its contiguous block of rows (atoms sorted by species)."""
 
     def __init__(self, n_species: int, n_in: int, n_hidden: int, n_out: int) -> None:
         super().__init__()
         self.n_out = n_out
         self.mlps = nn.ModuleList([_mlp(n_in, n_hidden, n_out) for _ in range(n_species)])
 
-    def forward(self, x: torch.Tensor, counts: List[int]) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, counts: list[int]) -> torch.Tensor:
         chunks = torch.split(x, counts)
-        out: List[torch.Tensor] = []
+        out: list[torch.Tensor] = []
         for k, mlp in enumerate(self.mlps):
             if counts[k] > 0:
                 out.append(mlp(chunks[k]))
@@ -99,7 +100,7 @@ class Interaction(nn.Module):
         fcut: torch.Tensor,
         i: torch.Tensor,
         j: torch.Tensor,
-        counts: List[int],
+        counts: list[int],
         inv_avg_neighbours: float,
     ) -> torch.Tensor:
         w = self.filter(radial) * fcut.unsqueeze(1)
@@ -111,12 +112,16 @@ class Interaction(nn.Module):
 class RadialMPPotential(nn.Module):
     """Batched energy model for non-periodic molecules (see module docstring)."""
 
-    supported_atomic_numbers: List[int]
+    supported_atomic_numbers: list[int]
     cutoff_A: float
+    element_lookup: torch.Tensor
+    rbf_centers: torch.Tensor
+    element_energy: torch.Tensor
+    energy_scale: torch.Tensor
 
     def __init__(
         self,
-        elements: List[int],
+        elements: list[int],
         width: int,
         n_interactions: int = 3,
         n_rbf: int = 32,
@@ -146,7 +151,14 @@ class RadialMPPotential(nn.Module):
         half = max(width // 2, 1)
         self.readout = PerSpecies(self.n_species, width, half, 1)
 
-    def hyperparameters(self) -> Dict[str, Any]:
+    def set_normalisation(self, element_energy: torch.Tensor, scale: float) -> None:
+        """Per-element reference energies (eV, in ``supported_atomic_numbers`` order) and the
+        energy scale (eV) of the per-atom readout."""
+        with torch.no_grad():
+            self.get_buffer("element_energy").copy_(element_energy)
+            self.get_buffer("energy_scale").fill_(scale)
+
+    def hyperparameters(self) -> dict[str, Any]:
         return {
             "elements": self.supported_atomic_numbers,
             "width": self.width,
@@ -171,7 +183,7 @@ class RadialMPPotential(nn.Module):
         # Work in species-sorted atom order so per-species MLPs act on contiguous blocks.
         order = torch.argsort(species, stable=True)
         species = species[order]
-        counts: List[int] = torch.bincount(species, minlength=self.n_species).tolist()
+        counts: list[int] = torch.bincount(species, minlength=self.n_species).tolist()
         pos = positions.to(self.rbf_centers.dtype)[order]
         sys_idx = system_index[order]
         i, j = neighbour_pairs(pos, sys_idx, n_systems, self.cutoff_A)

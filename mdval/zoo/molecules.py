@@ -24,7 +24,7 @@ class MoleculeSpec:
 
 
 def read_smiles_list(path: Path = SMILES_FILE) -> list[MoleculeSpec]:
-    """Parse a tab/space separated ``SMILES name role`` file (lines starting with ``#`` are comments)."""
+    """Parse a whitespace-separated ``SMILES name role`` file (``#`` at line start: comment)."""
     specs: list[MoleculeSpec] = []
     for raw in path.read_text().splitlines():
         line = raw.strip()  # '#' only starts a comment at the line start: it is a SMILES bond
@@ -46,10 +46,10 @@ def embed(smiles: str, seed: int) -> Atoms:
     from rdkit.Chem import AllChem
 
     mol = Chem.AddHs(Chem.MolFromSmiles(smiles))
-    if AllChem.EmbedMolecule(mol, randomSeed=int(seed)) != 0:
+    if AllChem.EmbedMolecule(mol, randomSeed=int(seed)) != 0:  # type: ignore[attr-defined]
         raise RuntimeError(f"RDKit could not embed {smiles!r}")
-    if mol.GetNumAtoms() > 1 and AllChem.MMFFHasAllMoleculeParams(mol):
-        AllChem.MMFFOptimizeMolecule(mol, maxIters=500)
+    if mol.GetNumAtoms() > 1 and AllChem.MMFFHasAllMoleculeParams(mol):  # type: ignore[attr-defined]
+        AllChem.MMFFOptimizeMolecule(mol, maxIters=500)  # type: ignore[attr-defined]
     positions = np.array(mol.GetConformer().GetPositions(), dtype=np.float64)
     symbols = [a.GetSymbol() for a in mol.GetAtoms()]
     return Atoms(symbols=symbols, positions=positions - positions.mean(axis=0))

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import platform
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +17,7 @@ from mdval.zoo.card import export_torchscript, sha256_file, time_per_call, write
 from mdval.zoo.dataset import FrameSet
 from mdval.zoo.evaluate import evaluate
 from mdval.zoo.model import RadialMPPotential, count_parameters
-from mdval.zoo.sizes import SIZES
+from mdval.zoo.sizes import SIZES, build
 
 #: The committed test subset: test trajectories of the core molecules + held-out molecules.
 TEST_SET_PATH = PACKAGE_DATA_DIR / "test_set.npz"
@@ -35,6 +38,37 @@ def card_figures(model: torch.nn.Module, test_set: FrameSet) -> dict[str, Any]:
     return {
         "test": evaluate(model, test_set.split("test")),
         "heldout": evaluate(model, test_set.split("heldout")),
+    }
+
+
+def _recipe(cfg: dict[str, Any]) -> str:
+    if not cfg.get("init_from"):
+        return (
+            "phase 1: from scratch on all training molecules; selection and early stopping on "
+            "the validation trajectories of all training molecules"
+        )
+    return (
+        f"phase 2: fine-tuned from {cfg['init_from']} with the training frames of "
+        f"{', '.join(cfg['focus_molecules'])} repeated {cfg['focus_factor']}x (all other "
+        "training frames kept); selection and early stopping on those molecules' validation "
+        "trajectories; exported only where it beats the phase-1 weights there"
+    )
+
+
+def _phase_1(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """Summary of the run a fine-tune started from (its ``state.pt`` next to ``best.pt``)."""
+    if not cfg.get("init_from"):
+        return None
+    state = Path(cfg["init_from"]).with_name("state.pt")
+    if not state.exists():
+        return None
+    progress = torch.load(state, map_location="cpu", weights_only=False)["progress"]
+    return {
+        "epochs_done": progress.get("epoch"),
+        "best_epoch": progress.get("best_epoch"),
+        "steps_done": progress.get("step"),
+        "wall_s": round(float(progress.get("wall_s", 0.0)), 1),
+        "best_val": progress.get("best_val_metrics"),
     }
 
 
@@ -61,7 +95,10 @@ def publish(
         else make_test_set(data, test_set_path)
     )
     pt = weights_dir / f"{name}.pt"
-    tmp_pt = weights_dir / f"{name}.pt.staged"
+    # Staged outside the package (the tree is committed with `git add -A`): only the final
+    # copy-and-rename touches weights_dir.
+    staging = Path(tempfile.mkdtemp(prefix="mdval-zoo-"))
+    tmp_pt = staging / f"{name}.pt"
     scripted = export_torchscript(model, tmp_pt)
     figures = card_figures(scripted, test_set)
     cost: dict[str, float] = {}
@@ -71,7 +108,7 @@ def publish(
         cost["2_threads"] = time_per_call(scripted, threads=2, repeats=timing_repeats)
     n_params = count_parameters(model)
     spec = SIZES[size]
-    original = SIZES["original"]
+    elements = model.supported_atomic_numbers
     meta = data.meta
     splits = data.arrays["split"]
     from mdval.zoo.teacher import SPLITS
@@ -83,9 +120,7 @@ def publish(
         "teacher": meta.get("teacher", "GFN2-xTB"),
         "n_params": n_params,
         "target_params": spec.target_params,
-        "compression_vs_original": original.target_params / spec.target_params
-        if name != "original"
-        else 1.0,
+        "compression_vs_original": count_parameters(build("original", elements)) / n_params,
         "hyperparameters": model.hyperparameters(),
         "supported_atomic_numbers": model.supported_atomic_numbers,
         "cutoff_A": model.cutoff_A,
@@ -109,6 +144,8 @@ def publish(
             "wall_s": round(float(progress.get("wall_s", 0.0)), 1),
             "device": cfg.get("device"),
             "best_val": progress.get("best_val_metrics"),
+            "recipe": _recipe(cfg),
+            "phase_1": _phase_1(cfg),
         },
         "data": {
             "description": (
@@ -125,6 +162,8 @@ def publish(
         "test": figures["test"],
         "heldout": figures["heldout"],
     }
-    tmp_pt.replace(pt)
+    shutil.copyfile(tmp_pt, weights_dir / f"{name}.pt.tmp")
+    os.replace(weights_dir / f"{name}.pt.tmp", pt)
+    shutil.rmtree(staging, ignore_errors=True)
     write_card(card, weights_dir, name)
     return card

@@ -103,6 +103,8 @@ def print_report(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
     console = Console()
+    if not console.is_terminal:  # a log or a pipe: don't squeeze the table to 80 columns
+        console = Console(width=170)
     for part, title in (
         (
             "test",
@@ -151,9 +153,42 @@ def print_report(rows: list[dict[str, Any]]) -> None:
             )
             continue
         diff = r["max_rel_diff_vs_card"]
+        if diff is None:
+            console.print(f"{r['name']}: no card")
+            continue
+        sha = "matches" if r["sha256_matches_card"] else "DIFFERS from"
         console.print(
-            f"{r['name']}: status {r['status']}; sha256 {'matches' if r['sha256_matches_card'] else 'DIFFERS from'} "
-            f"card; figures vs card: max rel. diff {diff:.2e}"
-            if diff is not None
-            else f"{r['name']}: no card"
+            f"{r['name']}: status {r['status']}; sha256 {sha} card; "
+            f"figures vs card: max rel. diff {diff:.2e}"
         )
+
+
+def markdown_table(rows: list[dict[str, Any]]) -> str:
+    """The report as Markdown tables (for docs/zoo.md)."""
+    out: list[str] = []
+    for part, title in (
+        ("test", "Test trajectories of the four test molecules (never trained on)"),
+        ("heldout", "Held-out molecules (never trained on)"),
+    ):
+        out += [
+            f"**{title}**",
+            "",
+            "| model | params | compression | frames | energy MAE (meV/atom) | force RMSE (eV/Å) "
+            "| force MAE (eV/Å) | force R² | R² x / y / z | angle error (°) |",
+            "|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in rows:
+            if part not in r:
+                continue
+            m = r[part]
+            comp = r["compression_vs_original"]
+            out.append(
+                f"| {r['name']} | {r['n_params']:,} | {f'{comp:.1f}×' if comp else '—'} "
+                f"| {m['n_frames']} | {m['energy_mae_meV_per_atom']:.2f} "
+                f"| {m['force_rmse_eV_per_A']:.4f} | {m['force_mae_eV_per_A']:.4f} "
+                f"| {m['force_r2']:.4f} | "
+                + " / ".join(f"{x:.4f}" for x in m["force_r2_xyz"])
+                + f" | {m['force_angle_error_deg']:.2f} |"
+            )
+        out.append("")
+    return "\n".join(out)

@@ -169,7 +169,7 @@ def _work(args: tuple[MoleculeSpec, int, TeacherConfig, str]) -> str:
     t0 = time.perf_counter()
     arrays = sample_molecule(spec, index, cfg)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, **arrays)  # type: ignore[arg-type]
     os.replace(tmp, path)
     return f"{spec.name}: {len(arrays['energy'])} frames in {time.perf_counter() - t0:.0f} s"
 

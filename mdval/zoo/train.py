@@ -27,8 +27,11 @@ import torch
 
 from mdval.zoo import WEIGHTS_DIR
 from mdval.zoo.dataset import Batch, FrameSet
-from mdval.zoo.model import RadialMPPotential, count_parameters, energy_and_forces
+from mdval.zoo.model import count_parameters, energy_and_forces
 from mdval.zoo.sizes import SIZES, build
+
+#: Steps timed at the start of a time-budgeted run to fix its epoch count.
+CALIBRATION_STEPS = 30
 
 
 @dataclass(frozen=True)
@@ -49,7 +52,15 @@ class TrainConfig:
     grad_clip: float = 10.0
     patience_epochs: int = 10
     export_every_s: float = 600.0
+    #: Calls timed for the card's per-call cost at each export.
+    timing_repeats: int = 100
     device: str = "auto"
+    #: Fine-tuning: start from these weights (a ``best.pt`` state dict) instead of scratch.
+    init_from: str | None = None
+    #: Molecules whose training frames are repeated ``focus_factor`` times per epoch; when
+    #: set, validation (selection, early stopping) uses these molecules' val frames only.
+    focus_molecules: tuple[str, ...] = ()
+    focus_factor: int = 1
     train_dtype: str = "float32"
 
 
@@ -68,6 +79,26 @@ def fit_element_energies(frames: FrameSet, elements: list[int]) -> np.ndarray:
         np.add.at(counts[:, k], frame_of_atom[a["numbers"] == z], 1.0)
     coef, *_ = np.linalg.lstsq(counts, a["energy"], rcond=None)
     return coef
+
+
+def focus(
+    train_set: FrameSet, val_set: FrameSet, names: tuple[str, ...], factor: int
+) -> tuple[FrameSet, FrameSet]:
+    """Repeat the training frames of ``names`` ``factor`` times; validate on ``names`` only."""
+    all_names = train_set.molecule_names()
+    unknown = set(names) - set(all_names)
+    if unknown:
+        raise ValueError(f"unknown focus molecules: {sorted(unknown)}")
+    ids = [all_names.index(n) for n in names]
+    in_train = np.isin(train_set.arrays["molecule"], ids)
+    extra = [train_set.select(in_train) for _ in range(max(factor - 1, 0))]
+    merged = train_set
+    for part in extra:
+        merged = FrameSet(
+            {k: np.concatenate([merged.arrays[k], part.arrays[k]]) for k in merged.arrays},
+            merged.meta,
+        )
+    return merged, val_set.select(np.isin(val_set.arrays["molecule"], ids))
 
 
 def loss_terms(
@@ -102,19 +133,17 @@ def validate(
     device: torch.device,
     dtype: torch.dtype,
 ) -> dict[str, float]:
-    tot = {"loss": 0.0, "e_mse": 0.0, "f_mse": 0.0}
-    n_frames = 0
-    n_atoms = 0
+    e_sum = f_sum = 0.0
+    n_frames = n_atoms = 0
     for batch in frames.batches(64, dtype=dtype):
         batch = _to(batch, device)
-        loss, e_mse, f_mse = loss_terms(model, batch, cfg, scale, create_graph=False)
-        b_atoms = len(batch.numbers)
-        tot["e_mse"] += float(e_mse) * batch.n_systems
-        tot["f_mse"] += float(f_mse) * b_atoms
+        _, e_batch, f_batch = loss_terms(model, batch, cfg, scale, create_graph=False)
+        e_sum += e_batch.item() * batch.n_systems
+        f_sum += f_batch.item() * len(batch.numbers)
         n_frames += batch.n_systems
-        n_atoms += b_atoms
-    e_mse = tot["e_mse"] / n_frames
-    f_mse = tot["f_mse"] / n_atoms
+        n_atoms += len(batch.numbers)
+    e_mse = e_sum / n_frames
+    f_mse = f_sum / n_atoms
     return {
         "loss": (cfg.energy_weight * e_mse + cfg.force_weight * f_mse) / scale**2,
         "energy_rmse_meV_per_atom": 1000 * math.sqrt(e_mse),
@@ -188,9 +217,12 @@ def train(
     train_set, val_set = data.split("train"), data.split("val")
     elements = data.elements()
     model = build(spec, elements)
-    model.element_energy.copy_(torch.tensor(fit_element_energies(train_set, elements)))
     scale = float(np.sqrt(np.mean(train_set.arrays["forces"] ** 2)))
-    model.energy_scale.fill_(scale)
+    model.set_normalisation(torch.tensor(fit_element_energies(train_set, elements)), scale)
+    if cfg.focus_molecules:
+        train_set, val_set = focus(train_set, val_set, cfg.focus_molecules, cfg.focus_factor)
+    if cfg.init_from:
+        model.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=True))
     model = model.to(device=device, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 
@@ -210,6 +242,12 @@ def train(
         opt.load_state_dict(saved["optimizer"])
         st = saved["progress"]
         print(f"[train {size}] resumed at epoch {st['epoch']}", flush=True)
+    elif cfg.init_from:
+        # A fine-tune must beat its starting point on validation before anything is exported.
+        model.eval()
+        st["best_val"] = validate(model, val_set, cfg, scale, device, dtype)["loss"]
+        st["init_val_metrics"] = validate(model, val_set, cfg, scale, device, dtype)
+        print(f"[train {size}] starting point: {st['init_val_metrics']}", flush=True)
     steps_per_epoch = math.ceil(train_set.n_frames / cfg.batch_size)
     print(
         f"[train {size}] {count_parameters(model)} parameters, {train_set.n_frames} train / "
@@ -249,9 +287,12 @@ def train(
             data=data,
             weights_dir=weights_dir,
             test_set_path=test_set_path,
+            timing_repeats=cfg.timing_repeats,
         )
         print(f"[train {size}] exported {export_name} ({status})", flush=True)
 
+    if st["epochs_total"] is None and cfg.max_minutes is None:
+        st["epochs_total"] = cfg.epochs
     t_start = time.perf_counter() - st["wall_s"]
     last_export = -math.inf  # export the first improvement, so a loadable set exists early
     stale = st["epoch"] - st["best_epoch"] if st["best_epoch"] >= 0 else 0
@@ -269,16 +310,14 @@ def train(
         t_epoch = time.perf_counter()
         for k, batch in enumerate(train_set.batches(cfg.batch_size, rng=rng, dtype=dtype), 1):
             batch = _to(batch, device)
-            if st["epochs_total"] is None and k == 30:
+            if st["epochs_total"] is None and k == min(CALIBRATION_STEPS, steps_per_epoch):
                 # Calibrate: fix the epoch count from the measured step time (stored in state).
-                per_step = (time.perf_counter() - t_epoch) / 30
-                epochs = cfg.epochs
-                if cfg.max_minutes is not None:
-                    fit = int(cfg.max_minutes * 60 / (per_step * steps_per_epoch * 1.08))
-                    epochs = max(1, min(epochs, fit))
-                st["epochs_total"] = epochs
+                per_step = (time.perf_counter() - t_epoch) / k
+                budget_s = 60 * (cfg.max_minutes or 0.0)
+                fit = int(budget_s / (per_step * steps_per_epoch * 1.08))
+                st["epochs_total"] = max(1, min(cfg.epochs, fit))
                 print(
-                    f"\n[train {size}] {per_step * 1000:.0f} ms/step -> {epochs} epochs", flush=True
+                    f"[train {size}] {per_step * 1000:.0f} ms/step -> {st['epochs_total']} epochs"
                 )
             total = (st["epochs_total"] or cfg.epochs) * steps_per_epoch
             for g in opt.param_groups:
@@ -289,7 +328,7 @@ def train(
             torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
             opt.step()
             st["step"] += 1
-            run_loss += float(loss)
+            run_loss += loss.item()
             prog.update(k, f"loss {run_loss / k:.4f} lr {opt.param_groups[0]['lr']:.2e}")
         model.eval()
         val = validate(model, val_set, cfg, scale, device, dtype)

@@ -15,7 +15,7 @@ from app.db.session import make_engine
 
 TABLES = {
     "api_tokens", "models", "structures", "suites", "profiles", "runs", "thermo",
-    "force_errors", "idempotency_keys", "recommendations", "worker_heartbeats",
+    "force_errors", "idempotency_keys", "recommendations", "worker_heartbeats", "counters",
 }  # fmt: skip
 
 

@@ -115,6 +115,9 @@ def test_list_and_filter_runs(api: TestClient, finished_run: dict[str, Any]) -> 
     assert finished_run["id"] not in [r["id"] for r in none["items"]]
     later = api.get("/api/v1/runs", params={"since": "2999-01-01T00:00:00Z"}).json()
     assert later["total"] == 0
+    naive = api.get("/api/v1/runs", params={"since": "2000-01-01T00:00:00"})  # read as UTC
+    assert naive.status_code == 200 and naive.json()["total"] >= 1
+    assert api.get("/api/v1/runs", params={"since": "yesterday"}).status_code == 422
 
 
 def test_leaderboard_and_standup_show_the_run(
@@ -122,7 +125,7 @@ def test_leaderboard_and_standup_show_the_run(
 ) -> None:
     board = api.get("/api/v1/leaderboard", params={"baseline": "emt"}).json()
     row = next(r for r in board["rows"] if r["model"] == "emt")
-    assert row["runs"] >= 1 and row["crash_rate"] == 0.0
+    assert row["runs"] >= 1 and row["completed"] >= 1
     assert row["median_force_rmse_eV_per_A"] == pytest.approx(0.0, abs=1e-9)
     assert row["speedup"] == pytest.approx(1.0)
     assert row["recommendation"] is not None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -99,7 +99,7 @@ def get_standup(
     # default: whole minutes, so that polls within a minute share the cached leaderboards
     since = since or now.replace(second=0, microsecond=0) - timedelta(hours=24)
     if since.tzinfo is None:
-        raise ApiError(422, "since needs a timezone, e.g. 2026-01-01T09:00:00Z", field="since")
+        since = since.replace(tzinfo=UTC)  # a time without zone is UTC
     finished = session.scalars(
         select(Run)
         .where(Run.finished_at >= since)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -94,6 +94,8 @@ def list_runs(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> RunList:
     """Runs, newest first."""
+    if since is not None and since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)  # a time without zone is UTC
     model_ids = None
     if model is not None:
         model_ids = [p.id for p in catalog.find_potentials(session, keys=[model])]

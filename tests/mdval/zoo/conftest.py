@@ -34,15 +34,21 @@ def tiny_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "ultra-tiny",
             data,
             root / "run",
-            cfg=TrainConfig(epochs=2, batch_size=4, export_every_s=0.0),
+            cfg=TrainConfig(epochs=2, batch_size=4, timing_repeats=3),
             weights_dir=root / "weights",
             test_set_path=root / "test_set.npz",
             export_name="ultra-tiny",
         )
     finally:
         torch.set_num_threads(threads)
-    return {"root": root, "data": data, "state": state, "weights": root / "weights",
-            "test_set": root / "test_set.npz", "run": root / "run"}
+    return {
+        "root": root,
+        "data": data,
+        "state": state,
+        "weights": root / "weights",
+        "test_set": root / "test_set.npz",
+        "run": root / "run",
+    }
 
 
 def weights_path(run: dict[str, Any], name: str = "ultra-tiny") -> Path:

@@ -16,7 +16,7 @@ from mdval.zoo.sizes import PARAM_TOLERANCE, SIZES, ZOO_ELEMENTS, build
 def model() -> RadialMPPotential:
     torch.manual_seed(0)
     m = RadialMPPotential(ZOO_ELEMENTS, width=16, n_interactions=2, n_rbf=8).double()
-    m.element_energy.copy_(torch.tensor([-10.0, -40.0, -55.0, -75.0]))
+    m.set_normalisation(torch.tensor([-10.0, -40.0, -55.0, -75.0]), 1.0)
     return m
 
 
@@ -93,3 +93,16 @@ def test_torchscript_contract(model: RadialMPPotential) -> None:
     assert e32.dtype == torch.float32 and e32.shape == (1,)
     with pytest.raises((RuntimeError, torch.jit.Error), match="supported_atomic_numbers"):
         scripted(pos, torch.tensor([8, 1, 16]), sys_idx, 1)
+
+
+def test_plugins_import_without_their_packages() -> None:
+    import importlib.util
+
+    from mdval.zoo import plugins
+
+    if importlib.util.find_spec("mace") is None:
+        with pytest.raises(ImportError, match="mace-torch"):
+            plugins.mace_calculator("cpu")
+    if importlib.util.find_spec("orb_models") is None:
+        with pytest.raises(ImportError, match="orb-models"):
+            plugins.orb_calculator("cpu")

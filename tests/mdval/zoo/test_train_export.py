@@ -11,7 +11,7 @@ import torch
 from mdval.zoo import WEIGHTS_DIR, ZOO_NAMES
 from mdval.zoo.dataset import FrameSet
 from mdval.zoo.model import energy_and_forces
-from mdval.zoo.report import build_report
+from mdval.zoo.report import build_report, markdown_table
 from mdval.zoo.sizes import build
 
 
@@ -47,9 +47,14 @@ def test_card_is_written_with_the_weights_hash(tiny_run: dict[str, Any]) -> None
     assert card["n_params"] == sum(
         p.numel() for p in torch.jit.load(str(tiny_run["weights"] / "ultra-tiny.pt")).parameters()
     )
-    for key in ("energy_mae_meV_per_atom", "force_rmse_eV_per_A", "force_r2", "force_r2_xyz",
-                "force_angle_error_deg"):
-        assert key in card["test"] and key in card["heldout"] or card["heldout"]["n_frames"] == 0
+    for key in (
+        "energy_mae_meV_per_atom",
+        "force_rmse_eV_per_A",
+        "force_r2",
+        "force_r2_xyz",
+        "force_angle_error_deg",
+    ):
+        assert (key in card["test"] and key in card["heldout"]) or card["heldout"]["n_frames"] == 0
     assert (tiny_run["weights"] / "ultra-tiny.md").read_text().startswith("# zoo:ultra-tiny")
 
 
@@ -58,8 +63,11 @@ def test_report_reproduces_card_figures(tiny_run: dict[str, Any]) -> None:
     assert [r["name"] for r in rows] == ["ultra-tiny"]
     assert rows[0]["sha256_matches_card"]
     assert rows[0]["max_rel_diff_vs_card"] < 0.01
+    text = markdown_table(rows)
+    assert "Held-out molecules" in text and "| ultra-tiny |" in text
 
 
+@pytest.mark.physics  # evaluates each shipped student on the 2,000 committed test frames
 @pytest.mark.parametrize("name", ZOO_NAMES)
 def test_report_reproduces_shipped_cards(name: str) -> None:
     if not (WEIGHTS_DIR / f"{name}.pt").exists():

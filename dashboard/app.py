@@ -1,0 +1,131 @@
+"""The Dash front end, mounted on the service's FastAPI app at ``/``.
+
+``create_dash(fastapi_app)`` builds the shell only — top bar with the navigation and the
+sign-in, the shared stores, the page container; every page is its own module under
+:mod:`dashboard.pages` with its layout and callbacks. The service calls :func:`attach`
+through ``MDVAL_DASHBOARD_FACTORY=dashboard.app:attach`` (its default).
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import dash
+from dash import Input, Output, callback, dcc, html
+
+from dashboard import api
+
+log = logging.getLogger(__name__)
+
+ASSETS = Path(__file__).parent / "assets"
+#: Navigation: (page module, label), in this order.
+NAV = (
+    ("dashboard.pages.leaderboard", "Leaderboard"),
+    ("dashboard.pages.submit", "Submit"),
+    ("dashboard.pages.runs", "Runs"),
+    ("dashboard.pages.compare", "Compare"),
+    ("dashboard.pages.standup", "Stand-up"),
+    ("dashboard.pages.report", "Report"),
+)
+
+
+def _shell() -> html.Div:
+    from dashboard import auth
+
+    links = [
+        dcc.Link(label, href=dash.page_registry[module]["path"], id=f"shell-nav-{i}",
+                 className="nav-link")
+        for i, (module, label) in enumerate(NAV)
+    ]  # fmt: skip
+    return html.Div(
+        [
+            dcc.Store(id="shell-auth", storage_type="session"),
+            html.Header(
+                [
+                    dcc.Link(
+                        [html.Span("md", className="brand-md"), "val"], href="/", className="brand"
+                    ),
+                    html.Nav(links, className="nav"),
+                    auth.signin_area(),
+                ],
+                className="topbar",
+            ),
+            html.Main(dash.page_container, className="content"),
+        ],
+        className="shell",
+    )
+
+
+@callback(
+    [Output(f"shell-nav-{i}", "className") for i in range(len(NAV))],
+    Input("_pages_location", "pathname"),
+)
+def _active_link(pathname: str | None) -> list[str]:
+    path = pathname or "/"
+    out = []
+    for module, _label in NAV:
+        href = dash.page_registry[module]["path"]
+        active = path == href if href == "/" else path.startswith(href)
+        out.append("nav-link active" if active else "nav-link")
+    return out
+
+
+def _json_404_for_unknown_api_paths(fastapi_app: Any) -> None:
+    """Dash answers every unknown GET with its index page; an unknown ``/api/...`` URL
+    must stay a JSON 404 (registered before Dash's catch-all, so it wins)."""
+    from fastapi.responses import JSONResponse
+
+    async def not_found(path: str) -> JSONResponse:
+        return JSONResponse(
+            status_code=404,
+            content={"detail": f"no API endpoint /api/{path}; see /docs", "field": None},
+        )
+
+    fastapi_app.add_api_route(
+        "/api/{path:path}", not_found, methods=["GET"], include_in_schema=False
+    )
+
+
+def _log_callback_error(error: Exception) -> None:
+    """Dash answers a failed callback with a bare 500: keep the traceback in the log."""
+    log.error("dashboard callback %s failed", dash.ctx.outputs_list, exc_info=error)
+    raise error
+
+
+def create_dash(fastapi_app: Any) -> dash.Dash:
+    """Mount the dashboard on ``fastapi_app`` (API at ``/api/v1``, dashboard at ``/``)."""
+    from dashboard import pages
+
+    api.bind(fastapi_app)
+    _json_404_for_unknown_api_paths(fastapi_app)
+    app = dash.Dash(
+        __name__,
+        server=fastapi_app,
+        backend="fastapi",
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ASSETS),
+        title="mdval",
+        update_title=None,
+        suppress_callback_exceptions=True,
+        on_error=_log_callback_error,
+    )
+    pages.register_all()
+    app.layout = _shell()
+    _run_first_request_hooks(app)
+    return app
+
+
+def _run_first_request_hooks(app: dash.Dash) -> None:
+    """Dash sets up its routes and the pages router on the first request to a Dash URL;
+    a deep link (``/runs/7``) as the very first request is served by the catch-all before
+    that, without the router's scripts. Run those first-request hooks now."""
+    for hook in list(getattr(app.backend, "_before_request_funcs", [])):
+        hook()
+
+
+def attach(fastapi_app: Any) -> None:
+    """The service's mounting hook (``MDVAL_DASHBOARD_FACTORY=dashboard.app:attach``)."""
+    create_dash(fastapi_app)

@@ -1,0 +1,153 @@
+"""Data of the comparison page: per-model run metrics grouped by timestep / temperature,
+and the student-vs-teacher trajectory comparison from identical initial conditions."""
+
+from __future__ import annotations
+
+import asyncio
+import statistics
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from dashboard import api
+from dashboard.trajectory import (
+    Frame,
+    distance_histogram,
+    phi_psi_deg,
+    read_frames,
+    rmsd_series,
+    run_trajectory_path,
+)
+
+RUNS_LIMIT = 1000
+#: Frames read per trajectory for RMSD, h(r) and φ/ψ.
+MAX_FRAMES = 400
+#: Kinetic-energy points per trace.
+MAX_KE_POINTS = 4000
+
+
+async def finished_runs(model: str, token: str | None) -> list[dict[str, Any]]:
+    body = await api.get(
+        "/runs",
+        token=token,
+        params={"model": model, "status": ["completed", "crashed"], "limit": RUNS_LIMIT},
+    )
+    items: list[dict[str, Any]] = body["items"]
+    return items
+
+
+def grouped_median(
+    runs: list[dict[str, Any]], key: str, metric: str, *, absolute: bool = False
+) -> list[tuple[float, float]]:
+    """(key value, median metric) over runs that have the metric."""
+    groups: dict[float, list[float]] = defaultdict(list)
+    for r in runs:
+        value = (r.get("metrics") or {}).get(metric)
+        if value is not None and np.isfinite(value):
+            groups[float(r[key])].append(abs(value) if absolute else value)
+    return sorted((k, statistics.median(v)) for k, v in groups.items())
+
+
+def same_start(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two runs start from identical initial conditions."""
+    keys = ("structure", "temperature_K", "timestep_fs", "equilibration_ps", "seed")
+    return all(a.get(k) == b.get(k) for k in keys)
+
+
+def pick_pair(
+    student_runs: list[dict[str, Any]], teacher_runs: list[dict[str, Any]], structure: str | None
+) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The newest student run (on ``structure`` if given) with a teacher run of the same
+    start. Runs come newest first from the API."""
+    for s in student_runs:
+        if structure and s["structure"] != structure:
+            continue
+        if s["status"] != "completed":
+            continue
+        for t in teacher_runs:
+            if t["status"] == "completed" and same_start(s, t):
+                return s, t
+    return None
+
+
+def _frames(run: dict[str, Any]) -> list[Frame]:
+    settings = getattr(api.app_state(), "settings", None)
+    if settings is None:
+        return []
+    path = run_trajectory_path(run, settings.artifacts_path)
+    return read_frames(path, max_frames=MAX_FRAMES) if path else []
+
+
+def trajectory_comparison(
+    pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+) -> dict[str, Any]:
+    """RMSD(t), h(r) and φ/ψ of each student against its teacher (blocking: file reads)."""
+    rmsd: dict[str, tuple[list[float], list[float]]] = {}
+    hr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    angles: dict[str, np.ndarray] = {}
+    teachers_done: set[int] = set()
+    for model, (student, teacher) in pairs.items():
+        fs, ft = _frames(student), _frames(teacher)
+        if not fs or not ft:
+            continue
+        t, r = rmsd_series(fs, ft)
+        rmsd[model] = (t.tolist(), r.tolist())
+        if teacher["id"] not in teachers_done:
+            teachers_done.add(teacher["id"])
+            hr[f"{teacher['model']} (teacher)"] = distance_histogram(ft)
+            pp = phi_psi_deg(ft)
+            if pp is not None:
+                angles[f"{teacher['model']} (teacher)"] = pp
+        hr[model] = distance_histogram(fs)
+        pp = phi_psi_deg(fs)
+        if pp is not None:
+            angles[model] = pp
+    return {"rmsd": rmsd, "hr": hr, "angles": angles}
+
+
+async def ke_trace(run: dict[str, Any], token: str | None) -> tuple[list[float], list[float]]:
+    body = await api.get(
+        f"/runs/{run['id']}/thermo", token=token, params={"phase": "production"}
+    )
+    t, ek = body["time_ps"], body["ekin_eV"]
+    if len(t) > MAX_KE_POINTS:
+        idx = np.linspace(0, len(t) - 1, MAX_KE_POINTS).astype(int)
+        t, ek = [t[i] for i in idx], [ek[i] for i in idx]
+    return t, ek
+
+
+async def gather_comparison(
+    models: list[str], structure: str | None, token: str | None
+) -> dict[str, Any]:
+    """Everything the comparison page plots for ``models``."""
+    runs_by_model = dict(
+        zip(models, await asyncio.gather(*(finished_runs(m, token) for m in models)), strict=True)
+    )
+    drift = {m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
+             for m, r in runs_by_model.items()}  # fmt: skip
+    force = {m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A")
+             for m, r in runs_by_model.items()}  # fmt: skip
+    teachers = {r["reference"] for runs in runs_by_model.values() for r in runs if r.get("reference")}
+    teacher_runs = {t: await finished_runs(t, token) for t in sorted(teachers)}
+    pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for m, runs in runs_by_model.items():
+        refs = {r.get("reference") for r in runs if r.get("reference")}
+        for ref in sorted(refs):
+            pair = pick_pair(runs, teacher_runs.get(ref, []), structure)
+            if pair is not None:
+                pairs[m] = pair
+                break
+    traj = await asyncio.to_thread(trajectory_comparison, pairs)
+    ke_runs = {m: p[0] for m, p in pairs.items()}
+    for m, runs in runs_by_model.items():  # no pair: the newest run on the structure
+        if m not in ke_runs:
+            match = [r for r in runs if not structure or r["structure"] == structure]
+            if match:
+                ke_runs[m] = match[0]
+    if pairs:
+        teacher = next(iter(pairs.values()))[1]
+        ke_runs[f"{teacher['model']} (teacher)"] = teacher
+    traces = await asyncio.gather(*(ke_trace(r, token) for r in ke_runs.values()))
+    ke = {f"{name} · run #{r['id']}": tr for (name, r), tr in zip(ke_runs.items(), traces, strict=True)}
+    return {"drift": drift, "force": force, "pairs": pairs, "ke": ke, **traj}

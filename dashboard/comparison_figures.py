@@ -1,0 +1,211 @@
+"""Figure builders of the comparison page and the report: drift vs timestep, force error vs
+temperature, accuracy vs speed (Pareto), RMSD(t), h(r), φ/ψ densities, E_kin traces."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from dashboard.figures import PALETTE, base_layout, empty_figure
+
+Series = dict[str, list[tuple[float, float]]]
+
+
+def _colour(i: int) -> str:
+    return PALETTE[i % len(PALETTE)]
+
+
+def _lines(series: Series, *, x_title: str, y_title: str, title: str, log_y: bool) -> go.Figure:
+    if not any(series.values()):
+        return empty_figure("No finished runs of these models yet")
+    fig = go.Figure()
+    for i, (model, points) in enumerate(series.items()):
+        pts = sorted(points)
+        fig.add_trace(
+            go.Scatter(
+                x=[p[0] for p in pts], y=[p[1] for p in pts], name=model, mode="lines+markers",
+                marker={"size": 8, "color": _colour(i)}, line={"color": _colour(i), "width": 2},
+            )
+        )  # fmt: skip
+    base_layout(fig, height=320)
+    fig.update_layout(title={"text": title, "font_size": 13}, hovermode="closest")
+    fig.update_xaxes(title_text=x_title)
+    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear",
+                     dtick="D2" if log_y else None)  # fmt: skip
+    return fig
+
+
+def drift_vs_timestep(series: Series) -> go.Figure:
+    """Median |drift| (% of ⟨E_kin⟩) per timestep (fs), one line per model."""
+    return _lines(
+        series, x_title="timestep (fs)", y_title="median |drift| (% of ⟨E<sub>kin</sub>⟩)",
+        title="Energy drift vs timestep", log_y=True,
+    )  # fmt: skip
+
+
+def force_vs_temperature(series: Series) -> go.Figure:
+    """Median force RMSE (eV/Å) per temperature (K), one line per model."""
+    return _lines(
+        series, x_title="temperature (K)", y_title="median force RMSE (eV/Å)",
+        title="Force error vs temperature", log_y=False,
+    )  # fmt: skip
+
+
+def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The (speed, error) points no other point beats on both (lower is better)."""
+    front, best = [], float("inf")
+    for x, y in sorted(points):
+        if y < best:
+            front.append((x, y))
+            best = y
+    return front
+
+
+def pareto_figure(rows: list[dict[str, Any]], selected: Sequence[str] = ()) -> go.Figure:
+    """Accuracy vs speed: median force RMSE (eV/Å) vs median inference time (ms/step) per
+    model, the Pareto front dashed; ``selected`` models highlighted."""
+    pts = [
+        (r["median_inference_ms_per_step"], r["median_force_rmse_eV_per_A"], r)
+        for r in rows
+        if r.get("median_inference_ms_per_step") and r.get("median_force_rmse_eV_per_A") is not None
+    ]
+    if not pts:
+        return empty_figure("No model has both a force error and a timing yet")
+    fig = go.Figure()
+    front = pareto_front([(x, y) for x, y, _ in pts])
+    fig.add_trace(
+        go.Scatter(
+            x=[p[0] for p in front], y=[p[1] for p in front], mode="lines", name="Pareto front",
+            line={"color": "#8c959f", "dash": "dash", "width": 1}, hoverinfo="skip",
+        )
+    )  # fmt: skip
+    for x, y, r in pts:
+        chosen = r["model"] in selected
+        idx = list(selected).index(r["model"]) if chosen else 0
+        fig.add_trace(
+            go.Scatter(
+                x=[x], y=[y], mode="markers+text", name=r["name"], text=[r["name"]],
+                textposition="top center", showlegend=False,
+                marker={
+                    "size": 14 if chosen else 10,
+                    "color": _colour(idx) if chosen else "#c9ced6",
+                    "line": {"color": "#57606a", "width": 1},
+                },
+                hovertemplate=f"{r['model']}<br>%{{x:.3g}} ms/step<br>%{{y:.3g}} eV/Å<extra></extra>",
+            )
+        )  # fmt: skip
+    base_layout(fig, height=340, legend=False)
+    fig.update_layout(title={"text": "Accuracy vs speed", "font_size": 13}, hovermode="closest")
+    fig.update_xaxes(title_text="median inference time (ms/step)", type="log")
+    fig.update_yaxes(title_text="median force RMSE (eV/Å)")
+    return fig
+
+
+def rmsd_figure(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> go.Figure:
+    """RMSD (Å) of each model's frames from the teacher's at the same time."""
+    if not any(len(t) for t, _ in curves.values()):
+        return empty_figure("No student/teacher pair with identical initial conditions")
+    fig = go.Figure()
+    for i, (model, (t, r)) in enumerate(curves.items()):
+        fig.add_trace(
+            go.Scattergl(
+                x=np.asarray(t, float), y=np.asarray(r, float), name=model, mode="lines",
+                line={"color": _colour(i)},
+            )
+        )
+    fig.add_hline(
+        y=0.5, line={"color": "#8c959f", "dash": "dot", "width": 1},
+        annotation_text="divergence 0.5 Å", annotation_font_size=10,
+    )  # fmt: skip
+    base_layout(fig, height=320)
+    fig.update_layout(title={"text": "RMSD from the teacher", "font_size": 13})
+    fig.update_xaxes(title_text="time (ps)")
+    fig.update_yaxes(title_text="RMSD after superposition (Å)", rangemode="tozero")
+    return fig
+
+
+def hr_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
+    """Distance histograms h(r) (1/Å) of all atom pairs."""
+    if not curves:
+        return empty_figure("No trajectories to compare")
+    fig = go.Figure()
+    for i, (name, (r, h)) in enumerate(curves.items()):
+        fig.add_trace(
+            go.Scatter(
+                x=np.asarray(r, float), y=np.asarray(h, float), name=name, mode="lines",
+                line={"color": _colour(i), "width": 1.5, "dash": "dot" if i == 0 else "solid"},
+            )
+        )  # fmt: skip
+    base_layout(fig, height=320)
+    fig.update_layout(title={"text": "Pair-distance distribution h(r)", "font_size": 13})
+    fig.update_xaxes(title_text="r (Å)", range=[0, 10])
+    fig.update_yaxes(title_text="h(r) (1/Å)", rangemode="tozero")
+    return fig
+
+
+def phi_psi_figure(angles: dict[str, np.ndarray]) -> go.Figure:
+    """φ/ψ densities (deg) side by side, one panel per trajectory."""
+    if not angles:
+        return empty_figure("φ/ψ densities are shown for alanine dipeptide")
+    fig = make_subplots(
+        rows=1, cols=len(angles), subplot_titles=list(angles), horizontal_spacing=0.08
+    )
+    for i, values in enumerate(angles.values(), start=1):
+        fig.add_trace(
+            go.Histogram2d(
+                x=np.asarray(values[:, 0]), y=np.asarray(values[:, 1]), colorscale="Blues",
+                xbins={"start": -180, "end": 180, "size": 10},
+                ybins={"start": -180, "end": 180, "size": 10}, showscale=False,
+                hovertemplate="φ %{x}°<br>ψ %{y}°<br>%{z} frames<extra></extra>",
+            ),
+            row=1, col=i,
+        )  # fmt: skip
+        fig.update_xaxes(title_text="φ (deg)", range=[-180, 180], row=1, col=i)
+        fig.update_yaxes(title_text="ψ (deg)", range=[-180, 180], row=1, col=i)
+    base_layout(fig, height=320, legend=False)
+    fig.update_layout(hovermode="closest")
+    return fig
+
+
+def ke_traces(traces: dict[str, tuple[Sequence[float], Sequence[float]]]) -> go.Figure:
+    """Kinetic energy (eV) over production time (ps), one trace per run."""
+    if not traces:
+        return empty_figure("No kinetic-energy records for these runs")
+    fig = go.Figure()
+    for i, (name, (t, ek)) in enumerate(traces.items()):
+        fig.add_trace(
+            go.Scattergl(
+                x=np.asarray(t, float), y=np.asarray(ek, float), name=name, mode="lines",
+                line={"color": _colour(i)},
+            )
+        )
+    base_layout(fig, height=320)
+    fig.update_layout(title={"text": "Kinetic energy", "font_size": 13})
+    fig.update_xaxes(title_text="production time (ps)")
+    fig.update_yaxes(title_text="E<sub>kin</sub> (eV)")
+    return fig
+
+
+def speed_figure(rows: list[dict[str, Any]]) -> go.Figure:
+    """Median inference time (ms/step) per model, horizontal bars, fastest on top."""
+    pts = [(r["name"], r["median_inference_ms_per_step"]) for r in rows]
+    pts = [p for p in pts if p[1]]
+    if not pts:
+        return empty_figure("No timings yet")
+    pts.sort(key=lambda p: -p[1])
+    fig = go.Figure(
+        go.Bar(
+            x=[p[1] for p in pts], y=[p[0] for p in pts], orientation="h",
+            marker={"color": PALETTE[0]}, text=[f"{p[1]:.3g}" for p in pts],
+            textposition="outside",
+        )
+    )  # fmt: skip
+    base_layout(fig, height=max(220, 60 + 36 * len(pts)), legend=False)
+    fig.update_layout(title={"text": "Inference time", "font_size": 13}, hovermode="closest")
+    fig.update_xaxes(title_text="median inference time (ms/step)", type="log")
+    fig.update_yaxes(title_text="model")
+    return fig

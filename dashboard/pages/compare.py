@@ -1,0 +1,147 @@
+"""Comparison of 2-3 potentials: drift vs timestep, force error vs temperature, accuracy vs
+speed (Pareto), the student-vs-teacher trajectory comparison (RMSD over time, h(r), φ/ψ
+densities for alanine dipeptide) and kinetic-energy traces."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+from urllib.parse import parse_qs
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import api
+from dashboard import comparison_figures as cf
+from dashboard.compare_data import gather_comparison
+from dashboard.components import alert, card, graph, labelled, page_header
+from dashboard.figures import empty_figure
+from dashboard.format import num
+
+dash.register_page(__name__, path="/compare", name="Compare", title="Compare · mdval", order=4)
+
+MAX_MODELS = 3
+DEFAULT_STRUCTURE = "alanine-dipeptide"
+GRAPHS = ("comp-drift", "comp-force", "comp-pareto", "comp-rmsd", "comp-hr", "comp-phipsi",
+          "comp-ke")  # fmt: skip
+
+
+def layout(models: str | None = None, structure: str | None = None, **_q: Any) -> html.Div:
+    chosen = [m for m in (models or "").split(",") if m][:MAX_MODELS]
+    return html.Div(
+        [
+            page_header(
+                "Compare potentials",
+                "Two or three models side by side; the trajectory comparison pairs each "
+                "student with its teacher's run from identical initial conditions.",
+            ),
+            card(
+                None,
+                html.Div(
+                    [
+                        labelled("Models", dcc.Dropdown(
+                            id="comp-models", multi=True, value=chosen, options=chosen,
+                            placeholder="choose 2–3 models", className="filter wide")),
+                        labelled("Trajectory comparison on", dcc.Dropdown(
+                            id="comp-structure", value=structure or DEFAULT_STRUCTURE,
+                            options=[structure or DEFAULT_STRUCTURE], className="filter")),
+                    ],
+                    className="filters",
+                ),  # fmt: skip
+                html.Div(id="comp-note"),
+            ),
+            dcc.Loading(
+                [
+                    html.Div(
+                        [card(None, graph("comp-drift", height=320)), card(None, graph("comp-force", height=320))],
+                        className="grid-2",
+                    ),
+                    html.Div(
+                        [card(None, graph("comp-pareto", height=340)), card(None, graph("comp-ke", height=320))],
+                        className="grid-2",
+                    ),
+                    card(
+                        "Student vs teacher",
+                        html.Div(id="comp-pairs", className="muted"),
+                        html.Div([graph("comp-rmsd", height=320), graph("comp-hr", height=320)], className="grid-2"),
+                        graph("comp-phipsi", height=320),
+                    ),
+                ],
+                type="dot",
+                delay_show=300,
+            ),
+        ]
+    )
+
+
+@callback(
+    Output("comp-models", "options"),
+    Output("comp-structure", "options"),
+    Input("comp-models", "id"),
+    State("shell-auth", "data"),
+)
+async def options(_id: Any, auth_data: Any) -> tuple[list[Any], list[Any]]:
+    token = api.token_of(auth_data)
+    models, structures = await asyncio.gather(
+        api.get("/models", token=token), api.get("/structures", token=token)
+    )
+    return (
+        [{"label": f"{m['name']} ({m['spec']})", "value": m["spec"]} for m in models["items"]],
+        [{"label": s["name"], "value": s["spec"]} for s in structures["items"]],
+    )
+
+
+def _pairs_text(pairs: dict[str, Any]) -> Any:
+    if not pairs:
+        return (
+            "No student run has a teacher run with the same structure, temperature, timestep, "
+            "equilibration and seed yet: submit the teacher as the model with those settings."
+        )
+    return html.Ul(
+        [
+            html.Li(
+                [f"{m}: ", dcc.Link(f"run #{s['id']}", href=f"/runs/{s['id']}"), " vs teacher ",
+                 dcc.Link(f"run #{t['id']}", href=f"/runs/{t['id']}"),
+                 f" ({t['model']}, {s['structure']}, {num(s['temperature_K'])} K, "
+                 f"{num(s['timestep_fs'])} fs, seed {s['seed']})"]
+            )
+            for m, (s, t) in pairs.items()
+        ]
+    )  # fmt: skip
+
+
+@callback(
+    [Output(g, "figure") for g in GRAPHS],
+    Output("comp-pairs", "children"),
+    Output("comp-note", "children"),
+    Input("comp-models", "value"),
+    Input("comp-structure", "value"),
+    State("shell-auth", "data"),
+)
+async def compare(models: list[str] | None, structure: str | None, auth_data: Any) -> tuple:
+    models = (models or [])[:MAX_MODELS]
+    if not models:
+        blank = [empty_figure("Choose models above")] * len(GRAPHS)
+        return (*blank, "", alert("Choose two or three models to compare.", "info"))
+    token = api.token_of(auth_data)
+    try:
+        data, board = await asyncio.gather(
+            gather_comparison(models, structure, token), api.get("/leaderboard", token=token)
+        )
+    except api.ApiError as exc:
+        blank = [empty_figure("—")] * len(GRAPHS)
+        return (*blank, "", alert(exc.detail))
+    note = None
+    if len(models) < 2:
+        note = alert("Add one or two more models to compare.", "info")
+    return (
+        cf.drift_vs_timestep(data["drift"]),
+        cf.force_vs_temperature(data["force"]),
+        cf.pareto_figure(board["rows"], models),
+        cf.rmsd_figure(data["rmsd"]),
+        cf.hr_figure(data["hr"]),
+        cf.phi_psi_figure(data["angles"]),
+        cf.ke_traces(data["ke"]),
+        _pairs_text(data["pairs"]),
+        note,
+    )

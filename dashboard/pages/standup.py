@@ -1,0 +1,146 @@
+"""Stand-up: what finished since the last stand-up (default 24 h), new failures with their
+reasons, runs in progress with ETA, and how the leaderboard changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import dash
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import api
+from dashboard.components import alert, card, page_header, table, tile
+from dashboard.format import duration, num, percent, short_spec, when
+
+dash.register_page(__name__, path="/standup", name="Stand-up", title="Stand-up · mdval", order=5)
+
+REFRESH_MS = 10_000
+WINDOWS_H = ((24, "last 24 h"), (72, "last 3 days"), (168, "last 7 days"))
+CHANGE_LABELS = {
+    "runs": ("runs", lambda v: num(v)),
+    "pass_rate": ("pass rate", percent),
+    "crash_rate": ("crash rate", percent),
+    "median_drift_percent": ("drift", lambda v: num(v, 3, "%")),
+    "median_force_rmse_eV_per_A": ("force RMSE", lambda v: num(v, 3, "eV/Å")),
+    "median_inference_ms_per_step": ("inference", lambda v: num(v, 3, "ms/step")),
+    "recommendation": ("recommendation", lambda v: v or "—"),
+}
+
+
+def _link(run_id: int) -> str:
+    return f"[#{run_id}](/runs/{run_id})"
+
+
+def layout(**_query: Any) -> html.Div:
+    return html.Div(
+        [
+            dcc.Interval(id="su-refresh", interval=REFRESH_MS),
+            page_header(
+                "Stand-up",
+                "What changed since the last stand-up.",
+                dcc.Dropdown(
+                    id="su-window", options=[{"label": t, "value": h} for h, t in WINDOWS_H],
+                    value=24, clearable=False, className="filter",
+                ),
+            ),  # fmt: skip
+            html.Div(id="su-error"),
+            html.Div(id="su-tiles", className="tiles"),
+            card(
+                "New failures",
+                table("su-failures", [
+                    {"name": "run", "id": "run", "presentation": "markdown"},
+                    {"name": "status", "id": "status"}, {"name": "model", "id": "model"},
+                    {"name": "structure", "id": "structure"}, {"name": "reason", "id": "reason"},
+                    {"name": "finished", "id": "finished"},
+                ], style_data={"whiteSpace": "normal", "height": "auto"}),
+            ),  # fmt: skip
+            html.Div(
+                [
+                    card("In progress", table("su-running", [
+                        {"name": "run", "id": "run", "presentation": "markdown"},
+                        {"name": "model", "id": "model"}, {"name": "structure", "id": "structure"},
+                        {"name": "progress", "id": "progress"}, {"name": "ETA", "id": "eta"},
+                    ])),
+                    card("Leaderboard changes", html.Div(id="su-changes")),
+                ],
+                className="grid-2",
+            ),  # fmt: skip
+            card(
+                "Finished",
+                table("su-finished", [
+                    {"name": "run", "id": "run", "presentation": "markdown"},
+                    {"name": "status", "id": "status"}, {"name": "verdict", "id": "verdict"},
+                    {"name": "model", "id": "model"}, {"name": "structure", "id": "structure"},
+                    {"name": "suite", "id": "suite"}, {"name": "finished", "id": "finished"},
+                ], page_size=20),
+            ),  # fmt: skip
+        ]
+    )
+
+
+def _change(c: dict[str, Any]) -> html.Li:
+    after, before = c["after"], c.get("before") or {}
+    if c["change"] == "new":
+        return html.Li([html.B(c["model"]), f" is new: {num(after['runs'])} runs scored, "
+                        f"pass rate {percent(after['pass_rate'])}"])  # fmt: skip
+    diffs = []
+    for key, (label, fmt) in CHANGE_LABELS.items():
+        if before.get(key) != after.get(key):
+            diffs.append(f"{label} {fmt(before.get(key))} → {fmt(after.get(key))}")
+    return html.Li([html.B(c["model"]), ": " + "; ".join(diffs)])
+
+
+@callback(
+    Output("su-tiles", "children"),
+    Output("su-failures", "data"),
+    Output("su-running", "data"),
+    Output("su-finished", "data"),
+    Output("su-changes", "children"),
+    Output("su-error", "children"),
+    Input("su-refresh", "n_intervals"),
+    Input("su-window", "value"),
+    State("shell-auth", "data"),
+)
+async def load(_n: Any, hours: int | None, auth_data: Any) -> tuple:
+    since = datetime.now(UTC) - timedelta(hours=hours or 24)
+    try:
+        body = await api.get(
+            "/standup", token=api.token_of(auth_data), params={"since": since.isoformat()}
+        )
+    except api.ApiError as exc:
+        return [], [], [], [], None, alert(exc.detail)
+    finished, failures, running = body["finished"], body["new_failures"], body["running"]
+    passed = sum(1 for r in finished if r.get("verdict") == "pass")
+    tiles = [
+        tile("Finished", num(len(finished)), hint=f"{passed} passed"),
+        tile("New failures", num(len(failures)), hint="crashed or failed"),
+        tile("Running", num(len(running))),
+        tile("Queued", num(body["queued"])),
+    ]
+    fail_rows = [
+        {"run": _link(r["id"]), "status": r["status"], "model": short_spec(r["model"]),
+         "structure": short_spec(r["structure"]), "reason": r.get("failure_reason") or "—",
+         "finished": when(r.get("finished_at"))}
+        for r in failures
+    ]  # fmt: skip
+    run_rows = [
+        {"run": _link(r["id"]), "model": short_spec(r["model"]),
+         "structure": short_spec(r["structure"]), "progress": f"{r['progress_percent']:.0f} %",
+         "eta": duration(r.get("eta_s"))}
+        for r in running
+    ]  # fmt: skip
+    done_rows = [
+        {"run": _link(r["id"]), "status": r["status"], "verdict": r.get("verdict") or "—",
+         "model": short_spec(r["model"]), "structure": short_spec(r["structure"]),
+         "suite": r.get("suite") or "", "finished": when(r.get("finished_at"))}
+        for r in finished
+    ]  # fmt: skip
+    changes = body["leaderboard_changes"]
+    change_list = (
+        html.Ul([_change(c) for c in changes], className="changes")
+        if changes
+        else html.P("No changes.", className="muted")
+    )
+
+    return tiles, fail_rows, run_rows, done_rows, change_list, None

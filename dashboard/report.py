@@ -1,0 +1,238 @@
+"""The M6 report of a suite as one self-contained HTML file: executive summary,
+methodology, results per potential, performance, recommendations — with the plots inline
+(plotly.js embedded once, no network needed to open it)."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import plotly.graph_objects as go
+
+from dashboard import comparison_figures as cf
+from dashboard.compare_data import grouped_median
+from dashboard.criteria import evaluate
+from dashboard.format import (
+    LEVEL_BACKGROUNDS,
+    LEVEL_COLOURS,
+    RECOMMENDATION_LEVELS,
+    num,
+    percent,
+)
+
+#: Order of the recommendation levels, best first (METRICS.md rules 1-5).
+RANKING = ("production", "production with caveats", "pre-equilibration only",
+           "energy screening only", "not recommended")  # fmt: skip
+
+
+@dataclass
+class ReportData:
+    """What one report shows. ``runs`` maps a model spec to its finished runs (RunRead
+    bodies); ``rows`` are the suite's leaderboard rows."""
+
+    suite: str | None
+    suite_definition: dict[str, Any] | None
+    profile: dict[str, Any] | None
+    rows: list[dict[str, Any]]
+    runs: dict[str, list[dict[str, Any]]]
+    baseline: str | None = None
+    generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _badge(level: str | None, text: str) -> str:
+    lv = level or "pending"
+    return (
+        f'<span class="badge" style="color:{LEVEL_COLOURS.get(lv, "#6b7280")};'
+        f'background:{LEVEL_BACKGROUNDS.get(lv, "#eef0f3")}">{e(text)}</span>'
+    )
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{e(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+class _Figures:
+    """Inline figures; the first one carries plotly.js."""
+
+    def __init__(self) -> None:
+        self.first = True
+
+    def __call__(self, fig: go.Figure) -> str:
+        out = fig.to_html(
+            full_html=False, include_plotlyjs=self.first, config={"displaylogo": False,
+            "responsive": True},
+        )  # fmt: skip
+        self.first = False
+        return f'<div class="figure">{out}</div>'
+
+
+def _rank(row: dict[str, Any]) -> tuple[int, float]:
+    rec = row.get("recommendation")
+    level = RANKING.index(rec) if rec in RANKING else len(RANKING)
+    return level, row.get("median_inference_ms_per_step") or float("inf")
+
+
+def executive_summary(data: ReportData) -> str:
+    n_runs = sum(len(v) for v in data.runs.values())
+    if not data.rows:
+        return "<p>No finished runs in this suite yet.</p>"
+    best = min(data.rows, key=_rank)
+    lead = (
+        f"<p>{len(data.rows)} potentials, {n_runs} finished runs. Best candidate: "
+        f"<b>{e(best['name'])}</b> ({e(best.get('recommendation') or 'no recommendation yet')}"
+        f", force RMSE {e(num(best.get('median_force_rmse_eV_per_A'), 3, 'eV/Å'))}, "
+        f"{e(num(best.get('median_inference_ms_per_step'), 3, 'ms/step'))}).</p>"
+    )
+    rows = [
+        [e(r["name"]), _badge(RECOMMENDATION_LEVELS.get(r.get("recommendation") or ""),
+                               r.get("recommendation") or "—"),
+         e(percent(r.get("pass_rate"))), e(percent(r.get("crash_rate"))),
+         e(num(r.get("median_drift_percent"), 3, "%")),
+         e(num(r.get("median_force_rmse_eV_per_A"), 3, "eV/Å")),
+         e(num(r.get("median_inference_ms_per_step"), 3, "ms/step")),
+         e(num(r.get("speedup"), 3, "×"))]
+        for r in sorted(data.rows, key=_rank)
+    ]  # fmt: skip
+    return lead + _table(
+        ["potential", "recommendation", "pass rate", "crash rate", "drift", "force RMSE",
+         "inference", f"speed-up vs {data.baseline or '—'}"],
+        rows,
+    )  # fmt: skip
+
+
+def methodology(data: ReportData) -> str:
+    d = data.suite_definition or {}
+    protocol = [
+        ["structures", e(", ".join(d.get("structures", [])) or "—")],
+        ["temperatures", e(", ".join(f"{t:g} K" for t in d.get("temperatures_K", [])) or "—")],
+        ["timesteps", e(", ".join(f"{t:g} fs" for t in d.get("timesteps_fs", [])) or "—")],
+        ["NVE production", e(", ".join(f"{t:g} ps" for t in d.get("durations_ps", [])) or "—")],
+        ["NVT equilibration", e(f"{d.get('equilibration_ps', 0):g} ps (Langevin)")],
+        ["seeds", e(d.get("seeds", "—"))],
+        ["reference (teacher)", e(d.get("reference") or "—")],
+        ["integrator", "velocity Verlet (NVE); Maxwell–Boltzmann start, centre-of-mass momentum removed"],
+    ]  # fmt: skip
+    crit_rows = []
+    for c in (data.profile or {}).get("criteria", []):
+        target, acceptable = c.get("target"), c.get("acceptable")
+        if c.get("by_device"):
+            target = "; ".join(f"{k}: {v.get('target')}" for k, v in c["by_device"].items())
+            acceptable = "; ".join(f"{k}: {v.get('acceptable')}" for k, v in c["by_device"].items())
+        crit_rows.append([e(c["name"]), e(c["metric"]), e(c.get("comparison")), e(target),
+                          e(acceptable), e(c.get("unit") or ""), e(c.get("description") or "")])  # fmt: skip
+    return (
+        f"<p>{e(d.get('description') or 'Runs of the suite, as recorded.')}</p>"
+        + _table(["", "protocol"], protocol)
+        + f"<h3>Acceptance criteria (profile {e((data.profile or {}).get('name', '—'))})</h3>"
+        + _table(["criterion", "metric", "comparison", "target", "acceptable", "unit", ""],
+                 crit_rows)
+        + "<p>Energy drift is the slope of a least-squares line through E<sub>tot</sub>(t) of "
+        "the NVE segment, as % of the mean kinetic energy over the run; force errors are "
+        "against the reference on frames of the model's own trajectory. A run passes when "
+        "every criterion is at least acceptable; the recommendation applies rules 1–5 of "
+        "the M6 plan to all runs of a model.</p>"
+    )  # fmt: skip
+
+
+def _run_rows(runs: list[dict[str, Any]], profile: dict[str, Any] | None) -> list[list[str]]:
+    out = []
+    for r in sorted(runs, key=lambda r: (r["structure"], r["temperature_K"], r["timestep_fs"])):
+        m = r.get("metrics") or {}
+        levels = {c["metric"]: c["level"] for c in evaluate(profile, m)}
+
+        def cell(metric: str, unit: str, value: Any = None, *, _m: Any = m, _lv: Any = levels) -> str:
+            value = _m.get(metric) if value is None else value
+            return _badge(_lv.get(metric), num(value, 3, unit)) if metric in _lv else e(num(value, 3, unit))
+
+        out.append([
+            e(r["structure"]), e(f"{r['temperature_K']:g} K"), e(f"{r['timestep_fs']:g} fs"),
+            e(r["status"]), e(r.get("verdict") or "—"), cell("drift_percent", "%"),
+            cell("force_rmse_eV_per_A", "eV/Å"), e(num(m.get("force_r2"))),
+            e(num(m.get("inference_ms_per_step"), 3, "ms")),
+        ])  # fmt: skip
+    return out
+
+
+def results(data: ReportData, fig: _Figures) -> str:
+    drift = {m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
+             for m, r in data.runs.items()}  # fmt: skip
+    force = {m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A")
+             for m, r in data.runs.items()}  # fmt: skip
+    parts = [fig(cf.drift_vs_timestep(drift)), fig(cf.force_vs_temperature(force))]
+    for row in sorted(data.rows, key=_rank):
+        runs = data.runs.get(row["model"], [])
+        parts.append(
+            f"<h3>{e(row['name'])} <small>{e(row['model'])} · {e(row.get('kind'))} · "
+            f"{e(num(row.get('n_params')))} parameters</small></h3>"
+            f"<p>{row['runs']} scored runs ({row['completed']} completed, {row['crashed']} "
+            f"crashed, {row['failed']} failed, {row['cancelled']} cancelled); force MAE "
+            f"{e(num(row.get('median_force_mae_eV_per_A'), 3, 'eV/Å'))}, R² "
+            f"{e(num(row.get('median_force_r2')))}, angle error "
+            f"{e(num(row.get('median_force_angle_error_deg'), 3, '°'))}.</p>"
+            + _table(["structure", "T", "Δt", "status", "verdict", "drift", "force RMSE",
+                      "force R²", "inference"], _run_rows(runs, data.profile))
+        )  # fmt: skip
+    return "".join(parts)
+
+
+def performance(data: ReportData, fig: _Figures) -> str:
+    return fig(cf.speed_figure(data.rows)) + fig(cf.pareto_figure(data.rows, []))
+
+
+def recommendations(data: ReportData) -> str:
+    items = []
+    for r in sorted(data.rows, key=_rank):
+        evidence = r.get("recommendation_evidence") or []
+        if isinstance(evidence, dict):
+            evidence = evidence.get("evidence") or []
+        ev = "".join(f"<li>{e(x)}</li>" for x in evidence) or "<li>no evidence recorded</li>"
+        rec = r.get("recommendation") or "not yet decided"
+        items.append(
+            f"<h3>{e(r['name'])}: {_badge(RECOMMENDATION_LEVELS.get(rec), rec)}</h3><ul>{ev}</ul>"
+        )
+    return "".join(items) or "<p>No recommendations yet.</p>"
+
+
+CSS = """
+body{font-family:Inter,system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#1f2328;
+max-width:1100px;margin:2rem auto;padding:0 1.5rem;line-height:1.5}
+h1{font-size:1.8rem;margin-bottom:.2rem}h2{border-bottom:2px solid #eaeef2;padding-bottom:.3rem;
+margin-top:2.5rem}h3 small{color:#6b7280;font-weight:400;font-size:.8rem}
+table{border-collapse:collapse;width:100%;font-size:.85rem;margin:.8rem 0}
+th,td{text-align:left;padding:.35rem .6rem;border-bottom:1px solid #eaeef2;vertical-align:top}
+th{background:#f6f8fa}.badge{padding:.1rem .5rem;border-radius:1rem;font-weight:600;
+font-size:.8rem;white-space:nowrap}.meta{color:#6b7280}.figure{margin:1rem 0}
+nav a{margin-right:1rem}@media print{.figure{page-break-inside:avoid}}
+"""
+
+
+def build_report(data: ReportData) -> str:
+    """The whole report, one HTML document."""
+    fig = _Figures()
+    title = f"mdval M6 report — {data.suite or 'all runs'}"
+    sections = [
+        ("summary", "Executive summary", executive_summary(data)),
+        ("methodology", "Methodology", methodology(data)),
+        ("results", "Results per potential", results(data, fig)),
+        ("performance", "Performance", performance(data, fig)),
+        ("recommendations", "Recommendations", recommendations(data)),
+    ]
+    nav = "".join(f'<a href="#{k}">{e(t)}</a>' for k, t, _ in sections)
+    body = "".join(f'<section id="{k}"><h2>{e(t)}</h2>{content}</section>'
+                   for k, t, content in sections)  # fmt: skip
+    stamp = data.generated_at.strftime("%Y-%m-%d %H:%M UTC")
+    return (
+        f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<style>{CSS}</style></head><body><h1>{e(title)}</h1>"
+        f'<p class="meta">Generated {stamp} by mdval · profile '
+        f"{e((data.profile or {}).get('name', '—'))}</p><nav>{nav}</nav>{body}</body></html>"
+    )

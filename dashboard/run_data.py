@@ -1,0 +1,125 @@
+"""Data of the live run view: series pages from the API, folded into figures and stats."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import numpy as np
+from dash import Patch
+
+from dashboard import api, criteria, live
+from dashboard.figures import ENERGY_TRACES, drift_figure, energy_figure, force_error_histogram
+from dashboard.figures import shade_equilibration as _shade
+from dashboard.trajectory import Frame, read_last_frame, run_trajectory_path
+
+#: Records per thermo request (the API caps it at its page_size_max).
+THERMO_PAGE = 10_000
+
+
+async def thermo_after(run_id: int, after_seq: int, token: str | None) -> dict[str, Any]:
+    """Every thermo record after ``after_seq``, paging until the API has no more."""
+    merged: dict[str, Any] | None = None
+    cursor = after_seq
+    while True:
+        page = await api.get(
+            f"/runs/{run_id}/thermo", token=token, params={"after_seq": cursor, "limit": THERMO_PAGE}
+        )
+        if merged is None:
+            merged = page
+        else:
+            for key, values in page.items():
+                if isinstance(values, list):
+                    merged[key].extend(values)
+            merged["next_after_seq"] = page["next_after_seq"]
+        if page["n"] < THERMO_PAGE or page["next_after_seq"] is None:
+            return merged
+        cursor = page["next_after_seq"]
+
+
+async def force_errors_after(run_id: int, after_seq: int, token: str | None) -> dict[str, Any]:
+    body: dict[str, Any] = await api.get(
+        f"/runs/{run_id}/force-errors", token=token, params={"after_seq": after_seq, "bins": 0}
+    )
+    return body
+
+
+def thresholds_of(definition: dict[str, Any] | None, metric: str, device: str) -> tuple[Any, Any]:
+    for c in (definition or {}).get("criteria", []):
+        if c["metric"] == metric:
+            return criteria.thresholds(c, device)
+    return None, None
+
+
+def full_figures(
+    state: dict[str, Any],
+    thermo: dict[str, Any],
+    force_errors: dict[str, Any],
+    definition: dict[str, Any] | None,
+    device: str,
+) -> tuple[Any, Any, Any]:
+    """First load: every point so far into the energy, drift and histogram figures."""
+    points = live.absorb_thermo(state, thermo)
+    fig_energy = _shade(energy_figure(points), state["equilibration_ps"])
+    phase = np.asarray(thermo.get("phase", []))
+    prod = phase == "production"
+    t_drift, drift = live.running_drift_curve(
+        np.asarray(thermo.get("time_ps", []), float)[prod],
+        np.asarray(thermo.get("etot_eV", []), float)[prod],
+        np.asarray(thermo.get("ekin_eV", []), float)[prod],
+    )
+    target, acceptable = thresholds_of(definition, "drift_percent", device)
+    fig_drift = drift_figure(t_drift.tolist(), drift.tolist(), target=target, acceptable=acceptable)
+    values = live.absorb_force_errors(state, force_errors)
+    f_target, f_acceptable = thresholds_of(definition, "force_rmse_eV_per_A", device)
+    fig_hist = force_error_histogram(values, target=f_target, acceptable=f_acceptable)
+    return fig_energy, fig_drift, fig_hist
+
+
+def patches(
+    state: dict[str, Any], thermo: dict[str, Any], force_errors: dict[str, Any]
+) -> tuple[Any, Any, Any, int]:
+    """Later polls: only the new points, as Patch objects that extend the traces."""
+    points = live.absorb_thermo(state, thermo)
+    values = live.absorb_force_errors(state, force_errors)
+    energy = Patch()
+    xs = ("t_prod", "t", "t", "t")
+    for i, (x_key, y_key) in enumerate(zip(xs, ENERGY_TRACES, strict=True)):
+        if points[x_key]:
+            energy["data"][i]["x"].extend(points[x_key])
+            energy["data"][i]["y"].extend(points[y_key])
+    drift = Patch()
+    if points["drift_t"]:
+        drift["data"][0]["x"].extend(points["drift_t"])
+        drift["data"][0]["y"].extend(points["drift_percent"])
+    hist = Patch()
+    if values:
+        hist["data"][0]["x"].extend(values)
+    return energy, drift, hist, len(points["t"])
+
+
+def criteria_rows(
+    run: dict[str, Any], state: dict[str, Any], definition: dict[str, Any] | None, device: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """The final criteria from the summary once the run ended, else the provisional ones."""
+    summary = run.get("summary") or {}
+    if summary.get("criteria"):
+        rows = []
+        described = {c["name"]: c for c in (definition or {}).get("criteria", [])}
+        for c in summary["criteria"]:
+            rows.append({**c, "description": described.get(c["name"], {}).get("description")})
+        return rows, False
+    metrics = live.provisional_metrics(state)
+    return criteria.evaluate(definition, metrics, device=device), True
+
+
+async def current_frame(run: dict[str, Any]) -> Frame | None:
+    """The last complete frame of the run's trajectory file (in-process mounts only)."""
+    state = api.app_state()
+    settings = getattr(state, "settings", None)
+    if settings is None:
+        return None
+    path = run_trajectory_path(run, settings.artifacts_path)
+    if path is None:
+        return None
+    return await asyncio.to_thread(read_last_frame, path)

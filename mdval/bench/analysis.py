@@ -1,0 +1,221 @@
+"""From records to the figures the issue asks for: speed-ups, overheads, scaling, crossover,
+and the targets met or missed. Every ratio is between records of one run."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from mdval.bench.records import BenchRecord
+from mdval.metrics.timing import speedup
+
+#: Issue 6 targets.
+MAX_TORCH_OVERHEAD = 0.25
+MAX_BATCH_EXCESS = 0.10
+BATCH_TARGET_REPLICAS = 64
+CHEAPER_FROM_ATOMS = 50
+GPU_REPLICAS = 256
+GPU_MIN_GAIN = 20.0
+
+
+def summarise(
+    records: Sequence[BenchRecord],
+    models: Sequence[str],
+    teacher: str | None,
+    main_structure: str,
+) -> dict[str, Any]:
+    single = {
+        (r.model, r.engine): r
+        for r in records
+        if r.experiment == "single" and r.structure == main_structure
+    }
+    return {
+        "harness_overhead": {
+            m: {e: single[(m, e)].harness_overhead for e in ("torch", "ase") if (m, e) in single}
+            for m in models
+        },
+        "speedups": _speedups(single, models),
+        "batch_scaling": _batch_scaling(records, models),
+        "long_trajectory": {
+            f"{r.model} {r.engine}": r.throughput_atom_steps_per_s
+            for r in records
+            if r.experiment == "long"
+        },
+        "cost_vs_size": _cost_vs_size(records, models, teacher),
+        "targets": _targets(records, single, models, teacher),
+    }
+
+
+def _speedups(single: dict[tuple[str, str], BenchRecord], models: Sequence[str]) -> dict[str, Any]:
+    """``model / baseline`` speed-up (baseline ms / model ms) per engine, on inference time
+    and on step time: the step ratio is what a user of that engine sees."""
+    if not models:
+        return {}
+    base = models[0]
+    out: dict[str, Any] = {}
+    for m in models[1:]:
+        row: dict[str, Any] = {}
+        for engine in ("bare", "torch", "ase"):
+            b, x = single.get((base, engine)), single.get((m, engine))
+            if b is None or x is None:
+                continue
+            row[engine] = {
+                "inference": speedup(b.inference_ms_per_step, x.inference_ms_per_step),
+                "step": speedup(b.step_ms, x.step_ms),
+            }
+        out[f"{m} vs {base}"] = row
+    return out
+
+
+def _batch_scaling(records: Sequence[BenchRecord], models: Sequence[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for m in models:
+        rows = []
+        batch = [r for r in records if r.experiment == "batch" and r.model == m]
+        for n in sorted({r.replicas for r in batch}):
+            bare = next((r for r in batch if r.replicas == n and r.engine == "bare"), None)
+            eng = next((r for r in batch if r.replicas == n and r.engine == "torch"), None)
+            bare_ms = bare.inference_ms_per_step if bare else None
+            step_ms = eng.step_ms if eng else None
+            rows.append(
+                {
+                    "replicas": n,
+                    "bare_ms": bare_ms,
+                    "engine_step_ms": step_ms,
+                    "bare_ms_per_replica": bare_ms / n if bare_ms else None,
+                    "engine_ms_per_replica": step_ms / n if step_ms else None,
+                    "engine_vs_bare": step_ms / bare_ms - 1.0 if bare_ms and step_ms else None,
+                    "throughput_atom_steps_per_s": eng.throughput_atom_steps_per_s if eng else None,
+                }
+            )
+        out[m] = rows
+    return out
+
+
+def crossover(sizes: Sequence[int], model_ms: Sequence[float], teacher_ms: Sequence[float]) -> Any:
+    """Atoms where the model becomes cheaper than the teacher (log-log interpolation between
+    measured sizes); "below N" / "above N" when it does not cross in the measured range."""
+    points = sorted(zip(sizes, model_ms, teacher_ms, strict=True))
+    if not points:
+        return None
+    ratios = [(n, m / t) for n, m, t in points]
+    if all(r < 1 for _, r in ratios):
+        return f"below {ratios[0][0]}"
+    if ratios[-1][1] >= 1:
+        return f"above {ratios[-1][0]}"
+    for (n0, r0), (n1, r1) in itertools.pairwise(ratios):
+        if r0 >= 1 > r1:
+            x0, x1, y0, y1 = math.log(n0), math.log(n1), math.log(r0), math.log(r1)
+            return round(math.exp(x0 + (0.0 - y0) * (x1 - x0) / (y1 - y0)), 1)
+    return None
+
+
+def _cost_vs_size(
+    records: Sequence[BenchRecord], models: Sequence[str], teacher: str | None
+) -> dict[str, Any]:
+    size = [r for r in records if r.experiment == "size"]
+    table: dict[str, dict[int, dict[str, float | None]]] = {}
+    for r in size:
+        table.setdefault(r.model, {})[r.n_atoms] = {
+            "inference_ms": r.inference_ms_per_step,
+            "step_ms": r.step_ms,
+        }
+    out: dict[str, Any] = {"table": table, "crossover_atoms": {}}
+    if teacher is None or teacher not in table:
+        return out
+    for m in models:
+        if m not in table:
+            continue
+        common = sorted(set(table[m]) & set(table[teacher]))
+        entry = {}
+        for key in ("step_ms", "inference_ms"):
+            ms = [table[m][n][key] for n in common]
+            ts = [table[teacher][n][key] for n in common]
+            if all(x is not None for x in ms + ts):
+                entry[key] = crossover(common, ms, ts)  # type: ignore[arg-type]
+        out["crossover_atoms"][m] = entry
+    return out
+
+
+def _targets(
+    records: Sequence[BenchRecord],
+    single: dict[tuple[str, str], BenchRecord],
+    models: Sequence[str],
+    teacher: str | None,
+) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in models:
+        rec = single.get((m, "torch"))
+        value = rec.harness_overhead if rec else None
+        out.append(
+            {
+                "target": f"torch engine harness_overhead <= {MAX_TORCH_OVERHEAD} ({m}, single)",
+                "value": value,
+                "met": None if value is None else value <= MAX_TORCH_OVERHEAD,
+            }
+        )
+    for m in models:
+        rows = _batch_scaling(records, [m])[m]
+        row = next((x for x in rows if x["replicas"] == BATCH_TARGET_REPLICAS), None)
+        value = row["engine_vs_bare"] if row else None
+        out.append(
+            {
+                "target": f"batched step within {MAX_BATCH_EXCESS:.0%} of bare forward+backward "
+                f"at {BATCH_TARGET_REPLICAS} replicas ({m})",
+                "value": value,
+                "met": None if value is None else value <= MAX_BATCH_EXCESS,
+            }
+        )
+    if models:
+        out.append(_gpu_target(records, single, models[0]))
+    if teacher and models:
+        base = models[0]
+        by_n: dict[int, dict[str, float | None]] = {}
+        for r in records:
+            if r.experiment == "size" and r.model in (base, teacher):
+                by_n.setdefault(r.n_atoms, {})[r.model] = r.step_ms
+        checked = {
+            n: v[base] < v[teacher]  # type: ignore[operator]
+            for n, v in sorted(by_n.items())
+            if n >= CHEAPER_FROM_ATOMS and v.get(base) and v.get(teacher)
+        }
+        out.append(
+            {
+                "target": f"{base} cheaper per step than {teacher} from "
+                f"{CHEAPER_FROM_ATOMS} atoms up",
+                "value": {str(n): ok for n, ok in checked.items()},
+                "met": all(checked.values()) if checked else None,
+            }
+        )
+    return out
+
+
+def _gpu_target(
+    records: Sequence[BenchRecord], single: dict[tuple[str, str], BenchRecord], base: str
+) -> dict[str, Any]:
+    """Throughput of 256 batched replicas (torch engine) over one-by-one ASE; a GPU target,
+    so on a CPU the ratio is shown and the target is not applicable."""
+    batch = next(
+        (
+            r
+            for r in records
+            if r.experiment == "batch"
+            and r.model == base
+            and r.engine == "torch"
+            and r.replicas == GPU_REPLICAS
+        ),
+        None,
+    )
+    ase = single.get((base, "ase"))
+    value = None
+    if batch and ase and batch.throughput_atom_steps_per_s and ase.throughput_atom_steps_per_s:
+        value = batch.throughput_atom_steps_per_s / ase.throughput_atom_steps_per_s
+    on_gpu = batch is not None and batch.device.startswith("cuda")
+    return {
+        "target": f"GPU: {GPU_REPLICAS} replicas of {base} (torch engine) at >= "
+        f"{GPU_MIN_GAIN:g}x the atom-steps/s of one-by-one ASE",
+        "value": value,
+        "met": (value >= GPU_MIN_GAIN) if (on_gpu and value is not None) else None,
+    }

@@ -1,0 +1,234 @@
+"""What ``mdval bench`` measures, in which order, and the report it returns."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ase import Atoms
+
+from mdval.bench import measure
+from mdval.bench.analysis import summarise
+from mdval.bench.records import BenchRecord, jsonable, run_context
+from mdval.bench.systems import structure
+from mdval.md.torch_engine.model import ForceModel
+from mdval.potentials.registry import resolve_potential
+
+ZOO = ("zoo:original", "zoo:tiny", "zoo:ultra-tiny")
+
+
+@dataclass(frozen=True)
+class BenchPlan:
+    """The experiments. The first of ``models`` is the baseline of the speed-up ratios."""
+
+    models: tuple[str, ...] = ZOO
+    teacher: str | None = "gfn2-xtb"
+    main_structure: str = "alanine-dipeptide"
+    size_structures: tuple[str, ...] = (
+        "alanine-dipeptide",
+        "water-17",
+        "water-33",
+        "water-67",
+        "water-100",
+    )
+    replicas: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
+    n_steps: int = 200  # single-system engine runs (after warm-up)
+    warmup: int = 20
+    bare_calls: int = 100
+    long_steps: int = 1000  # long-trajectory throughput (0 = skip)
+    batch_budget_s: float = 3.0  # time per batch measurement, sets its repeats (5 .. 50)
+    size_budget_s: float = 3.0
+    device: str = "cpu"
+    threads: int | None = None
+
+
+QUICK = BenchPlan(
+    size_structures=(),
+    replicas=(1, 4, 16),
+    n_steps=40,
+    warmup=5,
+    bare_calls=20,
+    long_steps=0,
+    batch_budget_s=0.5,
+)
+
+
+@dataclass
+class BenchReport:
+    context: dict[str, Any]
+    plan: dict[str, Any]
+    records: list[BenchRecord] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    wall_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return jsonable(
+            {
+                "context": self.context,
+                "plan": self.plan,
+                "wall_s": self.wall_s,
+                "records": [r.to_dict() for r in self.records],
+                "summary": self.summary,
+            }
+        )
+
+
+Progress = Callable[[str], None]
+
+
+def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
+    """Run every experiment of ``plan`` in this process; all ratios come from this run."""
+    say = progress or (lambda _msg: None)
+    threads = measure.set_threads(plan.threads)
+    from mdval.potentials.device import resolve_device
+
+    device = resolve_device(plan.device)
+    context = run_context(device)
+    report = BenchReport(context=context, plan=_plan_dict(plan, device))
+    t0 = time.perf_counter()
+    entries = {spec: resolve_potential(spec) for spec in plan.models}
+    models = {spec: ForceModel.from_entry(e, device) for spec, e in entries.items()}
+    main = structure(plan.main_structure)
+
+    def add(rec: BenchRecord) -> None:
+        rec.device_name = context["device_name"]
+        rec.torch_version = context["torch_version"]
+        rec.threads = threads
+        report.records.append(rec)
+        say(_line(rec))
+
+    for spec in plan.models:  # single system: bare model, both engines
+        add(
+            measure.bare(
+                models[spec], spec, main, n=plan.bare_calls, warmup=plan.warmup, device=device
+            )
+        )
+        add(
+            measure.torch_engine(
+                models[spec], spec, main, n=plan.n_steps, warmup=plan.warmup, device=device
+            )
+        )
+        add(
+            measure.ase_engine(
+                entries[spec], spec, main, n=plan.n_steps, warmup=plan.warmup, device=device
+            )
+        )
+    if plan.teacher:
+        teacher = resolve_potential(plan.teacher)
+        add(
+            measure.ase_engine(
+                teacher, plan.teacher, main, n=max(plan.n_steps // 10, 5), warmup=2, device=device
+            )
+        )
+
+    for spec in plan.models:  # batch scaling
+        for r in plan.replicas:
+            _batch(add, models[spec], spec, main, r, plan, device)
+
+    if plan.long_steps > 0:
+        for spec in plan.models:
+            kw = dict(n=plan.long_steps, warmup=plan.warmup, device=device, experiment="long")
+            add(measure.torch_engine(models[spec], spec, main, **kw))  # type: ignore[arg-type]
+            add(measure.ase_engine(entries[spec], spec, main, **kw))  # type: ignore[arg-type]
+
+    for name in plan.size_structures:  # cost against size
+        atoms = structure(name)
+        for spec in plan.models:
+            probe = measure.bare(
+                models[spec], spec, atoms, n=2, warmup=plan.warmup // 4 + 1, device=device
+            )
+            n = _repeats(probe.inference_ms_per_step, plan.size_budget_s, 10, plan.n_steps)
+            add(
+                measure.torch_engine(
+                    models[spec],
+                    spec,
+                    atoms,
+                    n=n,
+                    warmup=plan.warmup,
+                    device=device,
+                    experiment="size",
+                )
+            )
+        if plan.teacher:
+            add(
+                measure.ase_engine(
+                    teacher,
+                    plan.teacher,
+                    atoms,
+                    n=_teacher_steps(len(atoms)),
+                    warmup=2,
+                    device=device,
+                    experiment="size",
+                )
+            )
+
+    report.wall_s = time.perf_counter() - t0
+    report.summary = summarise(report.records, plan.models, plan.teacher, plan.main_structure)
+    return report
+
+
+def _batch(
+    add: Callable[[BenchRecord], None],
+    model: ForceModel,
+    spec: str,
+    atoms: Atoms,
+    replicas: int,
+    plan: BenchPlan,
+    device: str,
+) -> None:
+    probe = measure.bare(model, spec, atoms, replicas=replicas, n=1, warmup=2, device=device)
+    n = _repeats(probe.inference_ms_per_step, plan.batch_budget_s, 5, 50)
+    warm = 3
+    add(
+        measure.bare(
+            model,
+            spec,
+            atoms,
+            replicas=replicas,
+            n=n,
+            warmup=warm,
+            device=device,
+            experiment="batch",
+        )
+    )
+    add(
+        measure.torch_engine(
+            model,
+            spec,
+            atoms,
+            replicas=replicas,
+            n=n,
+            warmup=warm,
+            device=device,
+            experiment="batch",
+        )
+    )
+
+
+def _repeats(ms: float | None, budget_s: float, lo: int, hi: int) -> int:
+    if not ms:
+        return lo
+    return max(lo, min(hi, int(budget_s * 1000.0 / ms)))
+
+
+def _teacher_steps(n_atoms: int) -> int:
+    return 20 if n_atoms < 60 else 10 if n_atoms < 150 else 5
+
+
+def _plan_dict(plan: BenchPlan, device: str) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return asdict(replace(plan, device=device))
+
+
+def _line(rec: BenchRecord) -> str:
+    def f(x: float | None, fmt: str = ".3f") -> str:
+        return "-" if x is None else format(x, fmt)
+
+    return (
+        f"{rec.experiment:6s} {rec.model:16s} {rec.structure:18s} {rec.engine:5s} "
+        f"x{rec.replicas:<4d} inference {f(rec.inference_ms_per_step)} ms  "
+        f"step {f(rec.step_ms)} ms  overhead {f(rec.harness_overhead)}"
+    )

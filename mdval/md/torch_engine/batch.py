@@ -1,0 +1,224 @@
+"""Many replicas in one batch: ``run_batch`` for the benchmark, sweeps and workers.
+
+Each replica is a structure, a temperature and a seed, prepared exactly as
+:func:`mdval.md.protocol.run_validation` prepares a run (velocities from the first child of
+``SeedSequence(seed)``, thermostat noise from the second), so replica ``k`` of a batch
+follows the same trajectory as a single run with the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from ase import Atoms
+
+from mdval.errors import InputError, SimulationCrashed
+from mdval.md.engine import PhaseTiming
+from mdval.md.listener import RunListener, ThermoRecord
+from mdval.md.observers import FailureDetector, ThermoRecorder
+from mdval.md.snapshot import Observer
+from mdval.md.torch_engine.model import ForceModel
+from mdval.md.torch_engine.runner import PhaseOutcome, Thermostat, run_phase
+from mdval.md.torch_engine.state import MDState, state_from_atoms, to_host
+from mdval.md.velocities import degrees_of_freedom, initialize_velocities
+from mdval.potentials.base import PotentialEntry
+
+#: A replica: (structure, temperature in K, seed).
+ReplicaSpec = tuple[Atoms, float, int]
+
+
+@dataclass
+class ReplicaResult:
+    """What one replica did. ``atoms`` holds its final positions and momenta."""
+
+    index: int
+    status: str  # "completed" | "crashed" | "cancelled"
+    reason: str | None
+    steps_done: int  # steps of the phase where it stopped (all steps when completed)
+    time_to_failure_ps: float | None  # from the start of the run, equilibration included
+    records: list[ThermoRecord]
+    atoms: Atoms
+
+
+@dataclass
+class BatchResult:
+    replicas: list[ReplicaResult]
+    timings: dict[str, PhaseTiming] = field(default_factory=dict)  # per phase
+    n_atoms: int = 0  # all replicas together
+
+    @property
+    def n_crashed(self) -> int:
+        return sum(r.status == "crashed" for r in self.replicas)
+
+
+def load_model(
+    potential: PotentialEntry | str | Path | torch.nn.Module | ForceModel,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    *,
+    time_calls: bool = True,
+) -> ForceModel:
+    """A :class:`ForceModel` from an entry, a spec (``zoo:tiny``, ``model.pt``) or a module."""
+    if isinstance(potential, ForceModel):
+        return potential
+    if isinstance(potential, torch.nn.Module):
+        module = potential.to(device=device, dtype=dtype).eval()
+        model = ForceModel(module, time_calls=time_calls)
+        return model
+    if isinstance(potential, str | Path):
+        from mdval.potentials.registry import resolve_potential
+
+        potential = resolve_potential(str(potential))
+    return ForceModel.from_entry(potential, device, dtype, time_calls=time_calls)
+
+
+def prepare_replicas(
+    systems: Sequence[ReplicaSpec],
+) -> tuple[list[Atoms], list[int], list[np.random.Generator]]:
+    """Copies with seeded velocities, their N_dof, and their thermostat generators."""
+    prepared: list[Atoms] = []
+    n_dof: list[int] = []
+    generators: list[np.random.Generator] = []
+    for atoms, temperature, seed in systems:
+        if any(atoms.pbc):
+            raise InputError(
+                "the torch engine runs non-periodic systems only (the TorchScript contract); "
+                f"{atoms.get_chemical_formula()} has pbc={atoms.pbc.tolist()}"
+            )
+        copy = atoms.copy()
+        copy.calc = None
+        velocity_seed, thermostat_seed = np.random.SeedSequence(seed).spawn(2)
+        initialize_velocities(copy, temperature, np.random.default_rng(velocity_seed))
+        prepared.append(copy)
+        n_dof.append(degrees_of_freedom(copy))
+        generators.append(np.random.default_rng(thermostat_seed))
+    return prepared, n_dof, generators
+
+
+def run_batch(
+    potential: PotentialEntry | str | Path | torch.nn.Module | ForceModel,
+    systems: Sequence[ReplicaSpec],
+    n_steps: int,
+    timestep_fs: float,
+    record_every: int = 10,
+    *,
+    n_equilibration_steps: int = 0,
+    friction_per_ps: float = 10.0,
+    device: str = "cpu",
+    dtype: torch.dtype = torch.float64,
+    detect_failures: bool = True,
+    observers: Sequence[Sequence[Observer]] | None = None,
+    time_calls: bool = True,
+) -> BatchResult:
+    """Integrate every replica of ``systems`` together and return one result per replica.
+
+    Optional Langevin (BAOAB) equilibration of ``n_equilibration_steps`` at each replica's
+    temperature, then ``n_steps`` of NVE velocity Verlet at ``timestep_fs``. Every replica
+    gets a :class:`FailureDetector` (when ``detect_failures``) and a :class:`ThermoRecorder`
+    every ``record_every`` steps, then its own ``observers[k]`` if given. A replica that
+    crashes (failure check, NaN, exception in the potential) stops; the others go on.
+    """
+    if not systems:
+        raise InputError("run_batch needs at least one replica")
+    if observers is not None and len(observers) != len(systems):
+        raise InputError(f"{len(observers)} observer lists for {len(systems)} replicas")
+    model = load_model(potential, device, dtype, time_calls=time_calls)
+    prepared, n_dof, generators = prepare_replicas(systems)
+    recorders = [ThermoRecorder(record_every, RunListener()) for _ in systems]
+    per_replica: list[list[Observer]] = []
+    for k, (atoms, temperature, _seed) in enumerate(systems):
+        obs: list[Observer] = []
+        if detect_failures:
+            obs.append(FailureDetector(record_every, atoms, temperature))
+        obs.append(recorders[k])
+        obs.extend(observers[k] if observers is not None else [])
+        per_replica.append(obs)
+
+    state: MDState | None = state_from_atoms(prepared, device=device, dtype=dtype)
+    ids = list(range(len(systems)))
+    stops: dict[int, tuple[PhaseOutcome, float]] = {}  # replica -> (its phase, time before)
+    timings: dict[str, PhaseTiming] = {}
+    elapsed_ps = 0.0
+    phases = [("equilibration", n_equilibration_steps), ("production", n_steps)]
+    for phase, steps in phases:
+        if steps <= 0 or state is None:
+            continue
+        thermostat = (
+            Thermostat([systems[k][1] for k in ids], friction_per_ps, [generators[k] for k in ids])
+            if phase == "equilibration"
+            else None
+        )
+        outcome = run_phase(
+            state,
+            model,
+            n_steps=steps,
+            timestep_fs=timestep_fs,
+            phase=phase,
+            observers=[per_replica[k] for k in ids],
+            n_dof=[n_dof[k] for k in ids],
+            thermostat=thermostat,
+            replica_ids=ids,
+        )
+        timings[phase] = outcome.timing
+        for k in outcome.stopped:
+            stops[k] = (outcome, elapsed_ps)
+        state, ids = outcome.state, outcome.alive
+        for recorder in recorders:
+            recorder.steps_before += steps
+        elapsed_ps += steps * timestep_fs / 1000.0
+
+    for obs in per_replica:
+        for o in obs:
+            o.close()
+    return BatchResult(
+        replicas=_results(prepared, recorders, stops, state, ids, n_steps),
+        timings=timings,
+        n_atoms=sum(len(a) for a in prepared),
+    )
+
+
+def _results(
+    prepared: list[Atoms],
+    recorders: list[ThermoRecorder],
+    stops: dict[int, tuple[PhaseOutcome, float]],
+    state: MDState | None,
+    ids: list[int],
+    n_steps: int,
+) -> list[ReplicaResult]:
+    frame = to_host(state) if state is not None else None
+    results = []
+    for k, atoms in enumerate(prepared):
+        final = atoms.copy()
+        if k in stops:
+            outcome, before_ps = stops[k]
+            stop = outcome.stopped[k]
+            final.set_positions(stop.positions)
+            final.set_momenta(stop.momenta)
+            results.append(
+                ReplicaResult(
+                    index=k,
+                    status=stop.status,
+                    reason=stop.error.reason
+                    if isinstance(stop.error, SimulationCrashed)
+                    else str(stop.error),
+                    steps_done=stop.step,
+                    time_to_failure_ps=round(before_ps + stop.error.time_ps, 12)
+                    if isinstance(stop.error, SimulationCrashed)
+                    else None,
+                    records=recorders[k].records,
+                    atoms=final,
+                )
+            )
+            continue
+        assert frame is not None
+        rows = frame.rows(ids.index(k))
+        final.set_positions(frame.positions[rows])
+        final.set_momenta(frame.momenta[rows])
+        results.append(
+            ReplicaResult(k, "completed", None, n_steps, None, recorders[k].records, final)
+        )
+    return results

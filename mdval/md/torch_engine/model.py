@@ -1,0 +1,121 @@
+"""The potential as the engine sees it: energies of a batch, forces by autograd, timed."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import torch
+
+from mdval.errors import InputError, MdvalError
+from mdval.potentials.base import PotentialEntry
+
+
+class ModelCallError(MdvalError):
+    """The potential raised (or broke its contract) during a call: a model failure."""
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` in one line; for a TorchScript error, the original exception's line
+    (its message is the whole TorchScript traceback, ending in ``builtins.Type: message``)."""
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    if "Traceback of TorchScript" in text and lines:
+        return lines[-1].removeprefix("builtins.")
+    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+
+
+class ForceModel:
+    """A TorchScript energy model (contract in :mod:`mdval.potentials.base`) with forces.
+
+    ``model(positions (N, 3), atomic_numbers (N,), system_index (N,), n_systems)`` returns
+    ``(energies (S,), forces (N, 3))`` in eV and eV/Å: one forward and one backward pass.
+    ``call_times_s`` keeps the wall time of every call; on CUDA the device is synchronised
+    before and after, so a time is the model's own (pass ``time_calls=False`` to skip the
+    synchronisation when only throughput matters).
+    """
+
+    def __init__(self, module: torch.nn.Module, *, time_calls: bool = True) -> None:
+        self.module = module
+        self.time_calls = time_calls
+        self.call_times_s: list[float] = []
+        self._sync = False
+        for p in list(module.parameters()) + list(module.buffers()):
+            self._sync = p.device.type == "cuda"
+            break
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float64,
+        *,
+        time_calls: bool = True,
+    ) -> ForceModel:
+        """Load a TorchScript file (``torch.jit.load`` only, never unpickled)."""
+        from mdval.potentials.torchscript import load_torchscript_module
+
+        model = cls(load_torchscript_module(path, device, dtype), time_calls=time_calls)
+        model._sync = torch.device(device).type == "cuda"
+        return model
+
+    @classmethod
+    def from_entry(
+        cls,
+        entry: PotentialEntry,
+        device: str = "cpu",
+        dtype: torch.dtype = torch.float64,
+        *,
+        time_calls: bool = True,
+    ) -> ForceModel:
+        """The model of a torch potential; InputError for any other kind."""
+        if entry.torchscript_path is None:
+            raise InputError(
+                f"the torch engine needs a torch potential (zoo:NAME or a TorchScript .pt "
+                f"file); {entry.spec!r} is a {entry.kind!r} potential: use --engine ase "
+                "(or auto)"
+            )
+        return cls.load(entry.torchscript_path, device, dtype, time_calls=time_calls)
+
+    def pop_times(self) -> list[float]:
+        times, self.call_times_s = self.call_times_s, []
+        return times
+
+    def __call__(
+        self,
+        positions: torch.Tensor,
+        atomic_numbers: torch.Tensor,
+        system_index: torch.Tensor,
+        n_systems: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        sync = self._sync and self.time_calls
+        if sync:
+            torch.cuda.synchronize(positions.device)
+        start = time.perf_counter()
+        try:
+            with torch.enable_grad():
+                pos = positions.detach().requires_grad_(True)
+                energies = self.module(pos, atomic_numbers, system_index, n_systems)
+                if not isinstance(energies, torch.Tensor) or energies.shape != (n_systems,):
+                    got = (
+                        tuple(energies.shape)
+                        if isinstance(energies, torch.Tensor)
+                        else type(energies).__name__
+                    )
+                    raise ModelCallError(
+                        f"the model returned {got} for {n_systems} systems; the "
+                        "contract is energies of shape (n_systems,)"
+                    )
+                if not energies.requires_grad:
+                    raise ModelCallError("the model's energy does not depend on positions")
+                (grad,) = torch.autograd.grad(energies.sum(), pos)
+        except ModelCallError:
+            raise
+        except Exception as exc:  # anything inside the model is the model's failure
+            raise ModelCallError(describe_error(exc)) from exc
+        if sync:
+            torch.cuda.synchronize(positions.device)
+        if self.time_calls:
+            self.call_times_s.append(time.perf_counter() - start)
+        return energies.detach(), -grad

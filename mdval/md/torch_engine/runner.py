@@ -1,0 +1,294 @@
+"""The loop: integrate a batch for one phase, hand snapshots to each replica's observers.
+
+The runner drives; observers only listen. Records leave the device only at steps where some
+observer is due (every ``record_every`` steps, typically): one host copy of the batch, then
+one :class:`~mdval.md.snapshot.Snapshot` per replica, the same objects the ASE engine
+builds. A replica whose observer raises :class:`SimulationCrashed` or :class:`RunCancelled`
+(or whose potential call fails) stops; it is taken out of the batch and the others go on.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from ase import units
+
+from mdval.errors import RunCancelled, SimulationCrashed
+from mdval.md.engine import PhaseTiming
+from mdval.md.snapshot import Observer, Snapshot
+from mdval.md.torch_engine.integrators import StepFn, get_integrator
+from mdval.md.torch_engine.model import ForceModel, ModelCallError
+from mdval.md.torch_engine.state import HostFrame, MDState, to_host
+from mdval.metrics.energy import temperature_K as kinetic_temperature_K
+
+
+@dataclass
+class Thermostat:
+    """Langevin parameters of a batch: per-system target and noise stream.
+
+    ``generators[s]`` draws the noise of system ``s`` (``standard_normal((n_s, 3))`` per
+    step), so a replica sees the same noise alone or in any batch.
+    """
+
+    temperature_K: list[float]
+    friction_per_ps: float
+    generators: list[np.random.Generator]
+
+    def select(self, systems: Sequence[int]) -> Thermostat:
+        return Thermostat(
+            [self.temperature_K[s] for s in systems],
+            self.friction_per_ps,
+            [self.generators[s] for s in systems],
+        )
+
+    def params(self, state: MDState) -> dict[str, object]:
+        """Keyword arguments of ``langevin_baoab_step`` for this step (draws the noise)."""
+        noise = np.concatenate(
+            [g.standard_normal((n, 3)) for g, n in zip(self.generators, state.counts, strict=True)]
+        )
+        return {
+            "temperature_K": torch.as_tensor(
+                self.temperature_K, dtype=state.dtype, device=state.device
+            ),
+            "friction": self.friction_per_ps / (1000.0 * units.fs),
+            "noise": torch.as_tensor(noise, dtype=state.dtype, device=state.device),
+        }
+
+
+@dataclass
+class ReplicaStop:
+    """Why and where a replica stopped early."""
+
+    error: SimulationCrashed | RunCancelled
+    step: int
+    positions: np.ndarray  # (n, 3) Å at the stop
+    momenta: np.ndarray  # (n, 3) amu·Å/t
+
+    @property
+    def status(self) -> str:
+        return "crashed" if isinstance(self.error, SimulationCrashed) else "cancelled"
+
+
+@dataclass
+class PhaseOutcome:
+    """The end of a phase: the surviving batch and the replicas that stopped."""
+
+    state: MDState | None  # survivors, in the order of ``alive``; None if none survived
+    alive: list[int]  # replica ids of the systems of ``state``
+    stopped: dict[int, ReplicaStop] = field(default_factory=dict)
+    timing: PhaseTiming = field(default_factory=PhaseTiming)
+
+
+def run_phase(
+    state: MDState,
+    model: ForceModel,
+    *,
+    n_steps: int,
+    timestep_fs: float,
+    phase: str,
+    observers: Sequence[Sequence[Observer]],
+    n_dof: Sequence[int],
+    thermostat: Thermostat | None = None,
+    replica_ids: Sequence[int] | None = None,
+) -> PhaseOutcome:
+    """Integrate ``n_steps`` steps: NVE velocity Verlet, or Langevin BAOAB with ``thermostat``.
+
+    ``observers[s]`` and ``n_dof[s]`` belong to system ``s`` of ``state``; observers are
+    called at step 0 and every ``interval`` steps. ``replica_ids`` names the systems in the
+    outcome (default 0 .. S-1). Exceptions other than a crash or a cancel propagate.
+    """
+    runner = _Runner(state, model, timestep_fs, phase, observers, n_dof, thermostat, replica_ids)
+    return runner.run(n_steps)
+
+
+class _Runner:
+    def __init__(
+        self,
+        state: MDState,
+        model: ForceModel,
+        timestep_fs: float,
+        phase: str,
+        observers: Sequence[Sequence[Observer]],
+        n_dof: Sequence[int],
+        thermostat: Thermostat | None,
+        replica_ids: Sequence[int] | None,
+    ) -> None:
+        if len(observers) != state.n_systems or len(n_dof) != state.n_systems:
+            raise ValueError("one observer list and one n_dof per system")
+        self.state: MDState | None = state
+        self.model = model
+        self.timestep_fs = timestep_fs
+        self.dt = timestep_fs * units.fs
+        self.phase = phase
+        self.observers = [list(obs) for obs in observers]
+        self.n_dof = list(n_dof)
+        self.thermostat = thermostat
+        self.ids = list(range(state.n_systems)) if replica_ids is None else list(replica_ids)
+        self.init, self.step_fn = get_integrator("nve" if thermostat is None else "nvt_langevin")
+        numbers = state.atomic_numbers.cpu().numpy()
+        offsets = state.offsets()
+        self.numbers = [numbers[offsets[s] : offsets[s + 1]].copy() for s in range(len(self.ids))]
+        self.intervals = sorted({o.interval for obs in self.observers for o in obs})
+        self.outcome = PhaseOutcome(state=None, alive=[])
+        self.last_call_ms = float("nan")
+
+    # --- the loop -------------------------------------------------------------------------
+    def run(self, n_steps: int) -> PhaseOutcome:
+        timing = self.outcome.timing
+        t0 = time.perf_counter()
+        last: float | None = None
+        try:
+            with torch.no_grad():
+                self._advance(0, self.init)
+                for step in range(n_steps + 1):
+                    if step > 0:
+                        self._advance(step, self.step_fn)
+                    if self.state is None:
+                        break
+                    now = time.perf_counter()
+                    if last is not None:
+                        timing.step_s.append(now - last)
+                    timing.steps_done = step
+                    if any(step % i == 0 for i in self.intervals):
+                        self._dispatch(step)
+                    last = now
+                    if self.state is None:
+                        break
+        finally:
+            timing.wall_s = time.perf_counter() - t0
+            timing.inference_s = self.model.pop_times()
+        self.outcome.state = self.state
+        self.outcome.alive = self.ids if self.state is not None else []
+        return self.outcome
+
+    def _advance(self, step: int, fn: StepFn) -> None:
+        """Replace the state by ``fn``'s result; isolate replicas whose model call fails."""
+        state = self.state
+        assert state is not None
+        params = {} if self.thermostat is None or step == 0 else self.thermostat.params(state)
+        try:
+            self.state = fn(state, self.model, self.dt, **params)
+            self._note_call()
+            return
+        except ModelCallError as exc:
+            if state.n_systems == 1:
+                self._stop_model_failure([0], step, exc, state)
+                self.state = None
+                return
+        # Some system broke the batched call: try each alone, drop those that fail, redo.
+        failed: dict[int, ModelCallError] = {}
+        for s in range(state.n_systems):
+            sub_params = _select_params(params, state, [s])
+            try:
+                fn(state.select([s]), self.model, self.dt, **sub_params)
+            except ModelCallError as alone:
+                failed[s] = alone
+        if not failed:  # the batch fails but no member alone does: a model bug, not a crash
+            raise RuntimeError("the batched model call failed while every system alone works")
+        for s, error in failed.items():
+            self._stop_model_failure([s], step, error, state)
+        keep = [s for s in range(state.n_systems) if s not in failed]
+        self._keep(keep, state)
+        if self.state is not None:
+            self.state = fn(self.state, self.model, self.dt, **_select_params(params, state, keep))
+            self._note_call()
+
+    def _note_call(self) -> None:
+        times = self.model.call_times_s
+        self.last_call_ms = 1000.0 * times[-1] if times else float("nan")
+
+    # --- observers ------------------------------------------------------------------------
+    def _dispatch(self, step: int) -> None:
+        state = self.state
+        assert state is not None
+        frame = to_host(state)
+        stopped: list[int] = []
+        for s in range(state.n_systems):
+            due = [o for o in self.observers[s] if step % o.interval == 0]
+            if not due:
+                continue
+            snap = self._snapshot(frame, s, step)
+            try:
+                for observer in due:
+                    observer(snap)
+            except (SimulationCrashed, RunCancelled) as exc:
+                self._stop(s, step, exc, frame)
+                stopped.append(s)
+        if stopped:
+            self._keep([s for s in range(state.n_systems) if s not in stopped], state)
+
+    def _snapshot(self, frame: HostFrame, s: int, step: int) -> Snapshot:
+        rows = frame.rows(s)
+        p = frame.momenta[rows]
+        m = frame.masses[rows]
+        velocities = p / m[:, None]
+        ekin = float(0.5 * np.vdot(p, velocities))  # as ase.Atoms.get_kinetic_energy
+        assert frame.forces is not None and frame.energies is not None
+        return Snapshot(
+            phase=self.phase,
+            step=step,
+            time_ps=step * self.timestep_fs / 1000.0,
+            numbers=self.numbers[s].copy(),
+            positions_A=frame.positions[rows].copy(),
+            velocities_A_per_fs=velocities * units.fs,
+            forces_eV_per_A=frame.forces[rows].copy(),
+            epot_eV=float(frame.energies[s]),
+            ekin_eV=ekin,
+            temperature_K=float(kinetic_temperature_K(ekin, self.n_dof[s])),
+            inference_ms=self.last_call_ms,
+        )
+
+    # --- stopping replicas ----------------------------------------------------------------
+    def _stop(
+        self, s: int, step: int, error: SimulationCrashed | RunCancelled, frame: HostFrame
+    ) -> None:
+        rows = frame.rows(s)
+        self.outcome.stopped[self.ids[s]] = ReplicaStop(
+            error, step, frame.positions[rows].copy(), frame.momenta[rows].copy()
+        )
+
+    def _stop_model_failure(
+        self, systems: list[int], step: int, exc: ModelCallError, state: MDState
+    ) -> None:
+        frame = to_host(state)
+        for s in systems:
+            crash = SimulationCrashed(
+                f"the potential raised {exc}", step * self.timestep_fs / 1000.0, step
+            )
+            crash.__cause__ = exc
+            self._stop(s, step, crash, frame)
+
+    def _keep(self, keep: list[int], state: MDState) -> None:
+        """Continue with the systems ``keep`` of ``state`` only."""
+        if not keep:
+            self.state = None
+            self.ids = []
+            return
+        self.state = state.select(keep)
+        self.ids = [self.ids[s] for s in keep]
+        self.observers = [self.observers[s] for s in keep]
+        self.n_dof = [self.n_dof[s] for s in keep]
+        self.numbers = [self.numbers[s] for s in keep]
+        if self.thermostat is not None:
+            self.thermostat = self.thermostat.select(keep)
+
+
+def _select_params(
+    params: dict[str, object], state: MDState, systems: list[int]
+) -> dict[str, object]:
+    """The step parameters of ``systems`` only (per-system and per-atom tensors sliced)."""
+    if not params:
+        return params
+    offsets = state.offsets()
+    rows = np.concatenate([np.arange(offsets[s], offsets[s + 1]) for s in systems])
+    out = dict(params)
+    temperature = params["temperature_K"]
+    noise = params["noise"]
+    assert isinstance(temperature, torch.Tensor) and isinstance(noise, torch.Tensor)
+    out["temperature_K"] = temperature[torch.as_tensor(systems, device=temperature.device)]
+    out["noise"] = noise[torch.as_tensor(rows, device=noise.device)]
+    return out

@@ -1,0 +1,153 @@
+"""The state of a batch of systems: flat atom tensors and a per-atom system index.
+
+Units are ASE's, so that the torch engine reproduces ASE's velocity Verlet bit for bit:
+positions in Å, momenta in amu·Å/t (t = ASE time unit, ``ase.units.fs`` ≈ 0.0982 t per fs),
+masses in amu, forces in eV/Å, energies in eV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import numpy as np
+import torch
+from ase import Atoms
+
+
+@dataclass(frozen=True)
+class MDState:
+    """Many systems in one batch; the atoms of system ``s`` are contiguous.
+
+    ===============  ==========  =============================================
+    field            shape       meaning
+    ===============  ==========  =============================================
+    positions        (N, 3)      Å
+    momenta          (N, 3)      amu·Å/t (ASE units)
+    masses           (N,)        amu
+    atomic_numbers   (N,) int64  Z
+    system_index     (N,) int64  system of each atom, 0 .. n_systems-1, sorted
+    forces           (N, 3)      eV/Å at ``positions`` (None before the first call)
+    energies         (S,)        potential energy of each system in eV (or None)
+    counts           S ints      atoms per system, on the host (for slicing records)
+    ===============  ==========  =============================================
+    """
+
+    positions: torch.Tensor
+    momenta: torch.Tensor
+    masses: torch.Tensor
+    atomic_numbers: torch.Tensor
+    system_index: torch.Tensor
+    counts: tuple[int, ...]
+    forces: torch.Tensor | None = None
+    energies: torch.Tensor | None = None
+
+    @property
+    def n_systems(self) -> int:
+        return len(self.counts)
+
+    @property
+    def n_atoms(self) -> int:
+        return int(self.positions.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.positions.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.positions.dtype
+
+    def offsets(self) -> np.ndarray:
+        """(S + 1,) start of each system's rows, then N."""
+        return np.concatenate([[0], np.cumsum(self.counts, dtype=np.int64)])
+
+    def select(self, systems: Sequence[int]) -> MDState:
+        """A new state holding only ``systems`` (indices into this one), in that order."""
+        offsets = self.offsets()
+        rows = np.concatenate(
+            [np.arange(offsets[s], offsets[s + 1]) for s in systems] or [np.zeros(0, np.int64)]
+        )
+        index = torch.as_tensor(rows, dtype=torch.int64, device=self.device)
+        counts = tuple(self.counts[s] for s in systems)
+        new_index = torch.repeat_interleave(
+            torch.arange(len(counts), device=self.device),
+            torch.as_tensor(counts, dtype=torch.int64, device=self.device),
+        )
+        keep = torch.as_tensor(list(systems), dtype=torch.int64, device=self.device)
+        return replace(
+            self,
+            positions=self.positions[index],
+            momenta=self.momenta[index],
+            masses=self.masses[index],
+            atomic_numbers=self.atomic_numbers[index],
+            system_index=new_index,
+            counts=counts,
+            forces=None if self.forces is None else self.forces[index],
+            energies=None if self.energies is None else self.energies[keep],
+        )
+
+
+def state_from_atoms(
+    systems: Sequence[Atoms],
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float64,
+) -> MDState:
+    """One batch of ``systems`` (their positions, momenta and masses as ASE holds them)."""
+    if not systems:
+        raise ValueError("a batch needs at least one system")
+    counts = tuple(len(a) for a in systems)
+    if min(counts) < 1:
+        raise ValueError("every system needs at least one atom")
+    dev = torch.device(device)
+
+    def cat(arrays: list[np.ndarray]) -> torch.Tensor:
+        return torch.as_tensor(np.concatenate(arrays), dtype=dtype, device=dev)
+
+    return MDState(
+        positions=cat([a.get_positions() for a in systems]),
+        momenta=cat([a.get_momenta() for a in systems]),
+        masses=cat([a.get_masses() for a in systems]),
+        atomic_numbers=torch.as_tensor(
+            np.concatenate([a.numbers for a in systems]), dtype=torch.int64, device=dev
+        ),
+        system_index=torch.repeat_interleave(
+            torch.arange(len(counts), device=dev),
+            torch.as_tensor(counts, dtype=torch.int64, device=dev),
+        ),
+        counts=counts,
+    )
+
+
+@dataclass(frozen=True)
+class HostFrame:
+    """A state copied to the host (NumPy float64), for observers and results."""
+
+    positions: np.ndarray  # (N, 3) Å
+    momenta: np.ndarray  # (N, 3) amu·Å/t
+    masses: np.ndarray  # (N,) amu
+    forces: np.ndarray | None  # (N, 3) eV/Å
+    energies: np.ndarray | None  # (S,) eV
+    offsets: np.ndarray  # (S + 1,)
+
+    def rows(self, s: int) -> slice:
+        return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
+
+
+def to_host(state: MDState) -> HostFrame:
+    """Copy what observers need to the host: one transfer per tensor."""
+
+    def host(t: torch.Tensor | None) -> np.ndarray | None:
+        return None if t is None else t.detach().to("cpu", torch.float64).numpy()
+
+    positions, momenta, masses = host(state.positions), host(state.momenta), host(state.masses)
+    assert positions is not None and momenta is not None and masses is not None
+    return HostFrame(
+        positions=positions,
+        momenta=momenta,
+        masses=masses,
+        forces=host(state.forces),
+        energies=host(state.energies),
+        offsets=state.offsets(),
+    )
