@@ -79,9 +79,8 @@ def energy_figure(points: dict[str, Sequence[float]] | None = None) -> dict[str,
     fig = make_subplots(
         rows=2,
         cols=2,
-        shared_xaxes=True,
         horizontal_spacing=0.1,
-        vertical_spacing=0.14,
+        vertical_spacing=0.2,
         subplot_titles=(
             "E<sub>tot</sub> − E<sub>tot</sub>(0), NVE",
             "Potential energy E<sub>pot</sub>",
@@ -104,8 +103,7 @@ def energy_figure(points: dict[str, Sequence[float]] | None = None) -> dict[str,
     base_layout(fig, height=460, legend=False)
     fig.update_layout(uirevision="energy", hovermode="closest", margin={"t": 40})
     fig.update_annotations(font_size=12)
-    for col in (1, 2):
-        fig.update_xaxes(title_text="time (ps)", row=2, col=col)
+    fig.update_xaxes(title_text="time (ps)", title_standoff=4)
     fig.update_yaxes(title_text="ΔE (meV)", row=1, col=1)
     fig.update_yaxes(title_text="E<sub>pot</sub> (eV)", row=1, col=2)
     fig.update_yaxes(title_text="E<sub>kin</sub> (eV)", row=2, col=1)

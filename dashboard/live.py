@@ -75,7 +75,7 @@ def absorb_thermo(state: dict[str, Any], cols: dict[str, Any]) -> dict[str, list
         ekin = np.asarray(cols["ekin_eV"], float)[prod]
         if state["e0"] is None and np.isfinite(etot[0]):
             state["e0"], state["t_first"] = float(etot[0]), float(tp[0])
-        de = etot - state["e0"]
+        de = etot - (state["e0"] if state["e0"] is not None else np.nan)
         ok = np.isfinite(de) & np.isfinite(ekin)  # a crashing run may end in NaN
         sums = state["sums"]
         sums["n"] += int(ok.sum())

@@ -122,7 +122,10 @@ def read_last_frame(path: Path) -> Frame | None:
         first = 1 if size > tail else 0  # the first line of a chunk may be cut
         for start in range(len(lines) - 1, first - 1, -1):
             parsed = _frame(lines, start)
-            if parsed is not None and parsed[1] == len(lines):
+            # a frame is the real thing when it ends at the end or at the next frame's header
+            if parsed is not None and (
+                parsed[1] == len(lines) or lines[parsed[1]].strip().isdigit()
+            ):
                 return parsed[0]
         if tail >= size:
             return None

@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -416,8 +417,12 @@ def submit_runs(
     request: RunCreate,
     token: ApiToken,
     idempotency_key: str | None,
+    defer: Callable[[list[tuple[int, str]]], None] | None = None,
 ) -> RunSubmission:
-    """Validate, write and enqueue. Raises :class:`ApiError` with nothing queued."""
+    """Validate, write and enqueue. Raises :class:`ApiError` with nothing queued.
+
+    ``defer`` takes the ``(run_id, queue)`` pairs to publish later (the route publishes
+    after the response is sent); without it they are published here."""
     digest = request_hash(request)
     if idempotency_key is not None:
         existing = session.get(IdempotencyKey, idempotency_key)
@@ -463,7 +468,11 @@ def submit_runs(
             raise
         return _replay(existing, digest=digest, token=token)
 
-    enqueue_runs(session, queue=queue, runs=[(r.id, r.queue) for r in rows])
+    to_publish = [(r.id, r.queue) for r in rows]
+    if defer is None:
+        enqueue_runs(session, queue=queue, runs=to_publish)
+    else:
+        defer(to_publish)
     return response
 
 

@@ -21,7 +21,7 @@ from dashboard.components import (
     status_badge,
     tile,
 )
-from dashboard.figures import empty_figure, molecule_figure
+from dashboard.figures import empty_figure, energy_figure, molecule_figure
 from dashboard.format import ACTIVE_STATUSES, duration, num, short_spec, when
 
 dash.register_page(__name__, path_template="/runs/<run_id>", title="Run · mdval", order=10)
@@ -67,7 +67,7 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
                 ],
                 className="tiles",
             ),
-            card("Energies and temperature", graph("run-energy", empty_figure("Loading…", height=460), height=460)),
+            card("Energies and temperature", graph("run-energy", energy_figure(None), height=460)),
             html.Div(
                 [
                     card(None, graph("run-drift", empty_figure("Loading…", height=300), height=300)),

@@ -93,11 +93,17 @@ def report(
     retime: Annotated[bool, typer.Option(help="Re-measure per-call cost into the cards.")] = False,
     json_out: Annotated[Path | None, typer.Option("--json", help="Also write JSON.")] = None,
     markdown: Annotated[bool, typer.Option(help="Print Markdown tables instead.")] = False,
+    update_docs: Annotated[
+        Path | None, typer.Option(help="Rewrite the zoo table in this Markdown file.")
+    ] = None,
 ) -> None:
     """Offline accuracy of the three students vs the teacher on the held-out test set."""
     from mdval.zoo.report import build_report, markdown_table, print_report
+    from mdval.zoo.report import update_docs as write_docs_table
 
     rows = build_report(weights_dir=weights_dir, test_set_path=test_set, retime=retime)
+    if update_docs is not None:
+        write_docs_table(update_docs, rows)
     if markdown:
         typer.echo(markdown_table(rows))
     else:

@@ -12,9 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from ase import Atoms
 
-from mdval.criteria import load_profile
 from mdval.errors import RunCancelled, SimulationCrashed
 from mdval.md import ase_engine as _ase_engine  # noqa: F401  (registers the "ase" engine)
 from mdval.md import torch_engine as _torch_engine  # noqa: F401  (registers "torch")
@@ -28,25 +26,13 @@ from mdval.md.observers import (
     TrajectoryWriter,
 )
 from mdval.md.outputs import write_outputs
+from mdval.md.prepare import PreparedRun, prepare
 from mdval.md.snapshot import Observer
 from mdval.md.summary import Outcome, build_summary
 from mdval.md.velocities import degrees_of_freedom, initialize_velocities
 from mdval.metrics.timing import PeakMemory
-from mdval.potentials.base import PotentialEntry
-from mdval.potentials.device import resolve_device
-from mdval.potentials.registry import resolve_potential
-from mdval.structures import check_elements, load_structure
 
-
-@dataclass
-class PreparedRun:
-    """Everything resolved and validated before the first step (raises InputError if not)."""
-
-    config: RunConfig
-    atoms: Atoms
-    model: PotentialEntry
-    reference: PotentialEntry | None
-    device: str
+__all__ = ["PreparedRun", "RunResult", "prepare", "run_validation"]
 
 
 @dataclass
@@ -58,19 +44,6 @@ class RunResult:
     thermo: list[ThermoRecord] = field(default_factory=list)
     force_errors: list[ForceErrorSample] = field(default_factory=list)
     out_dir: Path | None = None
-
-
-def prepare(config: RunConfig) -> PreparedRun:
-    """Resolve and check model, reference and structure. Raises InputError on bad input."""
-    model = resolve_potential(config.model)
-    reference = resolve_potential(config.reference) if config.reference else None
-    atoms = load_structure(config.structure)
-    check_elements(atoms, model, role="model")
-    if reference is not None:
-        check_elements(atoms, reference, role="reference")
-    load_profile(config.profile)  # an unknown profile is bad input too
-    device = resolve_device(config.device)
-    return PreparedRun(config, atoms, model, reference, device)
 
 
 def run_validation(

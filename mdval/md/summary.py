@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import platform
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -21,7 +20,7 @@ from mdval.structures import describe_structure
 
 if TYPE_CHECKING:
     from mdval.md.observers import ReferenceEvaluator
-    from mdval.md.protocol import PreparedRun
+    from mdval.md.prepare import PreparedRun
 
 
 @dataclass(frozen=True)

@@ -8,10 +8,23 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
+from mdval.md.config import RunConfig
 from mdval.suites.aggregation import AGGREGATED_METRICS, aggregate, aggregate_summaries
-from mdval.suites.expansion import SUITE_DEFAULT, expand, group_key, run_key
+from mdval.suites.expansion import SUITE_DEFAULT, expand_suite, group_key, run_key
 from mdval.suites.loading import list_suites, load_suite, parse_suite
 from mdval.suites.schema import ExtraRun, Suite
+
+
+def expand(suite: Suite | str | Path, *, model: str, **kwargs: Any) -> list[RunConfig]:
+    """Every run of ``suite`` (a Suite, a built-in name or a file) for ``model``.
+
+    Keyword arguments are those of :func:`mdval.suites.expansion.expand_suite`.
+    """
+    return expand_suite(load_suite(suite), model=model, **kwargs)
+
 
 __all__ = [
     "AGGREGATED_METRICS",
@@ -21,6 +34,7 @@ __all__ = [
     "aggregate",
     "aggregate_summaries",
     "expand",
+    "expand_suite",
     "group_key",
     "list_suites",
     "load_suite",

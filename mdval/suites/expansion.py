@@ -12,7 +12,6 @@ import hashlib
 import re
 from collections.abc import Mapping
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -38,8 +37,8 @@ _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9.+-]{0,39}")
 _UNSAFE_CHARS = re.compile(r"[^A-Za-z0-9.+-]+")
 
 
-def expand(
-    suite: Suite | str | Path,
+def expand_suite(
+    suite: Suite,
     *,
     model: str,
     reference: str | _SuiteDefault | None = SUITE_DEFAULT,
@@ -49,9 +48,7 @@ def expand(
 
     ``reference=None`` skips force accuracy; leave it out to use the suite's reference.
     """
-    from mdval.suites.loading import load_suite  # the loader validates through expand
-
-    s = suite if isinstance(suite, Suite) else load_suite(suite)
+    s = suite
     unknown = sorted(set(overrides) - OVERRIDE_FIELDS)
     if unknown:
         raise InputError(

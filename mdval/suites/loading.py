@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from mdval.criteria.datafiles import builtin_names, describe_validation_error, read_mapping, resolve
 from mdval.errors import InputError
-from mdval.suites.expansion import expand
+from mdval.suites.expansion import expand_suite
 from mdval.suites.schema import Suite
 
 SUITES_DIR = Path(__file__).parent / "data"
@@ -29,7 +29,7 @@ def parse_suite(data: Any, *, source: str = "suite") -> Suite:
     except ValidationError as exc:
         raise InputError(f"{source}: {describe_validation_error(exc)}") from exc
     try:
-        expand(suite, model=_PLACEHOLDER_MODEL)
+        expand_suite(suite, model=_PLACEHOLDER_MODEL)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from exc
     return suite

@@ -192,3 +192,27 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
             )
         out.append("")
     return "\n".join(out)
+
+
+DOCS_START = "<!-- zoo-table:start (written by `mdval zoo report --update-docs`) -->"
+DOCS_END = "<!-- zoo-table:end -->"
+
+
+def update_docs(path: Path, rows: list[dict[str, Any]]) -> None:
+    """Replace the text between the zoo-table markers of ``path`` with the current tables."""
+    text = path.read_text()
+    if DOCS_START not in text or DOCS_END not in text:
+        raise ValueError(f"{path} has no zoo-table markers")
+    head, rest = text.split(DOCS_START, 1)
+    _, tail = rest.split(DOCS_END, 1)
+    costs = [
+        f"{r['name']}: "
+        + ", ".join(f"{k.replace('_', ' ')} {v:.2f} ms" for k, v in r["cost_ms_per_call"].items())
+        for r in rows
+        if r.get("cost_ms_per_call")
+    ]
+    body = markdown_table(rows) + "\nPer-call cost (energy + forces, alanine dipeptide, "
+    body += "float64, CPU, median): " + "; ".join(costs) + ".\n"
+    status = ", ".join(f"{r['name']}: {r['status']}" for r in rows if "status" in r)
+    body += f"\nCard status: {status}.\n"
+    path.write_text(head + DOCS_START + "\n" + body + DOCS_END + tail)

@@ -288,6 +288,7 @@ def train(
             weights_dir=weights_dir,
             test_set_path=test_set_path,
             timing_repeats=cfg.timing_repeats,
+            time_two_threads=status == "final",
         )
         print(f"[train {size}] exported {export_name} ({status})", flush=True)
 

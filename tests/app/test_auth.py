@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -39,13 +41,14 @@ def test_unknown_token_is_401(api: TestClient) -> None:
 
 def test_viewer_token_cannot_write(api: TestClient, viewer_token: str, engine: Engine) -> None:
     before = count_runs(engine)
-    for method, path, kwargs in [
+    writes: list[tuple[str, str, dict[str, Any]]] = [
         ("post", "/api/v1/runs", {"json": RUN}),
         ("post", "/api/v1/runs/1/cancel", {}),
         ("post", "/api/v1/models", {"files": {"file": ("m.pt", b"PK\x03\x04")}}),
         ("post", "/api/v1/structures", {"data": {"smiles": "CCO"}}),
         ("post", "/api/v1/tokens", {"json": {"name": "x", "role": "admin"}}),
-    ]:
+    ]
+    for method, path, kwargs in writes:
         r = getattr(api, method)(path, headers=bearer(viewer_token), **kwargs)
         assert r.status_code == 403, (path, r.text)
         assert "role 'viewer'" in r.json()["detail"]

@@ -145,6 +145,11 @@ def service_settings(
     client = redis.Redis.from_url(redis_url)
     for key in client.scan_iter(match=f"*{prefix}*"):
         client.delete(key)
+    # messages a SIGKILLed worker left unacknowledged (kombu's visibility bookkeeping)
+    for tag, payload in client.hgetall("unacked").items():
+        if prefix.encode() in payload:
+            client.hdel("unacked", tag)
+            client.zrem("unacked_index", tag)
     client.close()
 
 
@@ -304,4 +309,7 @@ def wait_status(
         body = client.get(f"/api/v1/runs/{run_id}").json()
         return body if body["status"] in statuses else None
 
-    return wait_for(check, timeout=timeout, interval=0.3, what=f"run {run_id} in {statuses}")  # type: ignore[no-any-return]
+    result: dict[str, Any] = wait_for(
+        check, timeout=timeout, interval=0.3, what=f"run {run_id} in {statuses}"
+    )
+    return result

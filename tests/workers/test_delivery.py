@@ -24,6 +24,8 @@ def test_the_same_message_twice_runs_once(service_settings: Settings, engine: En
         [first.get(timeout=180)["outcome"], second.get(timeout=180)["outcome"]],
         key=lambda o: o == "duplicate",
     )
+    first.forget()
+    second.forget()
     assert outcomes[1] == "duplicate" and outcomes[0] != "duplicate"
     with Session(engine) as session:
         run = session.get(Run, run_id)
@@ -40,3 +42,4 @@ def test_a_message_for_a_finished_or_unknown_run_is_a_no_op(
     queue = service_settings.queue("cpu")
     result = celery.send_task(TASK_RUN, args=[10**9], queue=queue, routing_key=queue)
     assert result.get(timeout=60) == {"run_id": 10**9, "outcome": "duplicate"}
+    result.forget()

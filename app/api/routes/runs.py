@@ -7,8 +7,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Header, Query, Response
 from fastapi.responses import FileResponse
+from sqlalchemy.orm import Session
 
 from app.api.deps import (
     QueueDep,
@@ -35,7 +36,7 @@ from app.schemas.runs import (
     RunSubmission,
     ThermoSeries,
 )
-from app.services.submissions import submit_runs
+from app.services.submissions import enqueue_runs, submit_runs
 from app.services.views import run_read
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
@@ -55,6 +56,7 @@ def create_runs(
     settings: SettingsDep,
     queue: QueueDep,
     response: Response,
+    background: BackgroundTasks,
     idempotency_key: Annotated[
         str | None,
         Header(
@@ -68,6 +70,12 @@ def create_runs(
 
     Everything is validated before anything is queued; a 4xx means nothing was written.
     """
+    engine = session.get_bind()
+
+    def publish(runs: list[tuple[int, str]]) -> None:
+        with Session(engine) as own:
+            enqueue_runs(own, queue=queue, runs=runs)
+
     result = submit_runs(
         session,
         settings=settings,
@@ -75,6 +83,8 @@ def create_runs(
         request=body,
         token=token,
         idempotency_key=idempotency_key,
+        # published once the answer is sent; an unpublished run is re-sent by the reaper
+        defer=lambda runs: background.add_task(publish, runs),
     )
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"

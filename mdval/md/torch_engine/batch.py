@@ -112,6 +112,7 @@ def run_batch(
     dtype: torch.dtype = torch.float64,
     detect_failures: bool = True,
     observers: Sequence[Sequence[Observer]] | None = None,
+    listeners: Sequence[RunListener] | None = None,
     time_calls: bool = True,
 ) -> BatchResult:
     """Integrate every replica of ``systems`` together and return one result per replica.
@@ -119,16 +120,29 @@ def run_batch(
     Optional Langevin (BAOAB) equilibration of ``n_equilibration_steps`` at each replica's
     temperature, then ``n_steps`` of NVE velocity Verlet at ``timestep_fs``. Every replica
     gets a :class:`FailureDetector` (when ``detect_failures``) and a :class:`ThermoRecorder`
-    every ``record_every`` steps, then its own ``observers[k]`` if given. A replica that
-    crashes (failure check, NaN, exception in the potential) stops; the others go on.
+    every ``record_every`` steps, then its own ``observers[k]`` if given. ``listeners[k]``
+    receives replica ``k``'s thermo records and progress and is asked ``should_cancel`` at
+    each record, as in :func:`~mdval.md.protocol.run_validation`. A replica that crashes
+    (failure check, NaN, exception in the potential) or is cancelled stops; the others go
+    on.
     """
     if not systems:
         raise InputError("run_batch needs at least one replica")
     if observers is not None and len(observers) != len(systems):
         raise InputError(f"{len(observers)} observer lists for {len(systems)} replicas")
+    if listeners is not None and len(listeners) != len(systems):
+        raise InputError(f"{len(listeners)} listeners for {len(systems)} replicas")
     model = load_model(potential, device, dtype, time_calls=time_calls)
     prepared, n_dof, generators = prepare_replicas(systems)
-    recorders = [ThermoRecorder(record_every, RunListener()) for _ in systems]
+    total = n_steps + max(n_equilibration_steps, 0)
+    recorders = [
+        ThermoRecorder(
+            record_every,
+            listeners[k] if listeners is not None else RunListener(),
+            total_steps=total,
+        )
+        for k in range(len(systems))
+    ]
     per_replica: list[list[Observer]] = []
     for k, (atoms, temperature, _seed) in enumerate(systems):
         obs: list[Observer] = []

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from mdval.errors import InputError, RunCancelled
 from mdval.md.config import RunConfig
 from mdval.md.engine import PhaseSpec, make_engine
-from mdval.md.listener import RunListener
+from mdval.md.listener import RunListener, ThermoRecord
 from mdval.md.protocol import PreparedRun, RunResult, run_validation
 from mdval.md.snapshot import Snapshot
 from mdval.md.torch_engine import INTEGRATORS, MDState, run_batch, state_from_atoms
@@ -412,3 +412,25 @@ def test_cancel_in_batch_stops_only_that_replica(morse_file: Path) -> None:
     )
     assert [r.status for r in result.replicas] == ["cancelled", "completed"]
     assert result.replicas[0].steps_done == 10
+
+
+def test_listeners_get_each_replicas_records_and_can_cancel_one(morse_file: Path) -> None:
+    class Collect(RunListener):
+        def __init__(self, stop_at: int | None = None) -> None:
+            self.steps: list[int] = []
+            self.stop_at = stop_at
+
+        def on_thermo(self, record: ThermoRecord) -> None:
+            self.steps.append(record.step)
+
+        def should_cancel(self) -> bool:
+            return self.stop_at is not None and self.steps[-1] >= self.stop_at
+
+    listeners = [Collect(), Collect(stop_at=10)]
+    systems = [(relaxed("H2O"), 300.0, 0), (relaxed("CH3OH"), 300.0, 1)]
+    result = run_batch(
+        str(morse_file), systems, n_steps=30, timestep_fs=0.5, record_every=5, listeners=listeners
+    )
+    assert [r.status for r in result.replicas] == ["completed", "cancelled"]
+    assert listeners[0].steps == [0, 5, 10, 15, 20, 25, 30]
+    assert listeners[1].steps == [0, 5, 10]

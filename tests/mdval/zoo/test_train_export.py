@@ -11,7 +11,7 @@ import torch
 from mdval.zoo import WEIGHTS_DIR, ZOO_NAMES
 from mdval.zoo.dataset import FrameSet
 from mdval.zoo.model import energy_and_forces
-from mdval.zoo.report import build_report, markdown_table
+from mdval.zoo.report import DOCS_END, DOCS_START, build_report, markdown_table, update_docs
 from mdval.zoo.sizes import build
 
 
@@ -65,6 +65,11 @@ def test_report_reproduces_card_figures(tiny_run: dict[str, Any]) -> None:
     assert rows[0]["max_rel_diff_vs_card"] < 0.01
     text = markdown_table(rows)
     assert "Held-out molecules" in text and "| ultra-tiny |" in text
+    doc = tiny_run["root"] / "zoo.md"
+    doc.write_text(f"# zoo\n{DOCS_START}\nold\n{DOCS_END}\nafter\n")
+    update_docs(doc, rows)
+    new = doc.read_text()
+    assert "old" not in new and "| ultra-tiny |" in new and new.endswith("after\n")
 
 
 @pytest.mark.physics  # evaluates each shipped student on the 2,000 committed test frames

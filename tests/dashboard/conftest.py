@@ -1,0 +1,107 @@
+"""Fixtures of the browser tests: the real standalone service (SQLite, filesystem broker,
+two Celery workers, API and dashboard on one port) and Debian's Chromium through
+Playwright. Screenshots go to test-artifacts/screenshots/ (git-ignored)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.dashboard.server import ADMIN_TOKEN, REPO, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
+#: Console messages that are not the dashboard's (software WebGL in headless Chromium).
+IGNORED_CONSOLE = ("GL Driver Message", "GPU stall", "willReadFrequently", "WebGL")
+
+
+@pytest.fixture(scope="session")
+def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """``mdval standalone`` on a free port with a temp data dir; yields its URL."""
+    data = tmp_path_factory.mktemp("standalone")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MDVAL_")}
+    env.update(MDVAL_ADMIN_TOKEN=ADMIN_TOKEN, MDVAL_HEARTBEAT_INTERVAL_S="1",
+               MDVAL_FLUSH_INTERVAL_S="0.5", PYTHONPATH=str(REPO))  # fmt: skip
+    log = (data / "standalone.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "standalone", "--data-dir", str(data), "--port", str(port)],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 180
+    try:
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"standalone exited: {(data / 'standalone.log').read_text()[-3000:]}")
+            try:
+                health = httpx.get(f"{url}/api/v1/health", timeout=2).json()
+                models = httpx.get(f"{url}/api/v1/models", timeout=2).json()["items"]
+                if len(health["workers"]) == 2 and any(m["spec"] == "emt" for m in models):
+                    break
+            except (httpx.HTTPError, KeyError, ValueError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail("standalone did not come up within 180 s")
+            time.sleep(0.5)
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # the server and the workers it started
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        log.close()
+
+
+class Console:
+    """Errors the browser reported (console errors and uncaught exceptions)."""
+
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def __call__(self, kind: str, text: str) -> None:
+        if not any(s in text for s in IGNORED_CONSOLE):
+            self.errors.append(f"{kind}: {text[:500]}")
+
+
+@pytest.fixture(scope="session")
+def browser_page() -> Iterator[tuple[Any, Console]]:
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    console = Console()
+    with tempfile.TemporaryDirectory(prefix="mdval-chromium-") as profile, sync_playwright() as p:
+        context = p.chromium.launch_persistent_context(
+            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+            viewport={"width": 1440, "height": 900}, accept_downloads=True,
+        )  # fmt: skip
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.on("console", lambda m: console("console", m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: console("pageerror", str(e)))
+        yield page, console
+        context.close()
+
+
+def shot(page: Any, name: str) -> Path:
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path

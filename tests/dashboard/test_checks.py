@@ -1,0 +1,106 @@
+"""Criteria levels, number formatting and the submit form's checks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from dashboard import criteria, format
+from dashboard.submit_checks import MAX_CUSTOM_RUNS, element_problem, parse_numbers, plan
+
+PROFILE = yaml.safe_load(
+    (Path(__file__).resolve().parents[2] / "mdval/criteria/profiles/m6.yaml").read_text()
+)
+MODELS = {
+    "emt": {"spec": "emt", "status": "ready", "supported_elements": ["Cu", "Ni"], "periodic_ok": True},
+    "zoo:tiny": {"spec": "zoo:tiny", "status": "ready", "supported_elements": ["C", "H", "N", "O"],
+                 "periodic_ok": False},
+}  # fmt: skip
+STRUCTURES = {
+    "H2O": {"spec": "H2O", "formula": "H2O", "elements": ["H", "O"], "periodic": False},
+    "cu-fcc": {"spec": "cu-fcc", "formula": "Cu32", "elements": ["Cu"], "periodic": True},
+}
+CATALOG: dict[str, Any] = {
+    "models": MODELS, "structures": STRUCTURES,
+    "suites": {"m6-quick": {"name": "m6-quick", "definition": {"structures": ["H2O"], "reference": "gfn2-xtb"}}},
+}  # fmt: skip
+
+
+def _form(**kw: Any) -> dict[str, Any]:
+    base = {"model": "zoo:tiny", "reference": None, "structure": "H2O", "mode": "custom",
+            "suite": None, "temperatures": "300", "timesteps": "0.5", "duration_ps": 1.0,
+            "equilibration_ps": 0.0, "seeds": 1, "record_every": 10, "device": "auto",
+            "profile": "m6"}  # fmt: skip
+    return {**base, **kw}
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [(0.5, "target"), (3.0, "acceptable"), (7.0, "fail"), (-0.5, "target"), (None, "not_evaluated")],
+)
+def test_drift_levels_of_the_m6_profile(value: float | None, level: str) -> None:
+    rows = criteria.evaluate(PROFILE, {"drift_percent": value})
+    (drift,) = [r for r in rows if r["name"] == "energy_drift"]
+    assert drift["level"] == level
+
+
+def test_device_thresholds_and_booleans() -> None:
+    rows = {r["name"]: r for r in criteria.evaluate(PROFILE, {"inference_ms_per_step": 30.0,
+            "crashed": False, "stable_duration_ps": 6.0}, device="gpu")}  # fmt: skip
+    assert rows["inference_time"]["level"] == "acceptable"
+    assert rows["no_crash"]["level"] == "target"
+    assert rows["stable_duration"]["level"] == "acceptable"
+    assert criteria.device_class("NVIDIA H100") == "gpu" and criteria.device_class("cpu") == "cpu"
+    assert criteria.metric_level(PROFILE, "force_rmse_eV_per_A", 0.25) == "acceptable"
+
+
+def test_number_formatting() -> None:
+    assert format.num(0.000123, 3, "eV/Å") == "1.23e-04 eV/Å"
+    assert format.num(12345.6) == "12,346"
+    assert format.num(None) == "—" and format.num(float("nan")) == "—"
+    assert format.duration(3725) == "1 h 02 min" and format.duration(75) == "1 min 15 s"
+    assert format.percent(0.256) == "26 %"
+
+
+def test_a_valid_custom_form_plans_one_run_per_combination() -> None:
+    bodies, problems = plan(_form(temperatures="100, 300", timesteps="0.5 1", seeds=2), CATALOG)
+    assert problems == [] and len(bodies) == 8
+    assert {b["seed"] for b in bodies} == {0, 1}
+    assert bodies[0]["model"] == "zoo:tiny" and bodies[0]["structure"] == "H2O"
+
+
+def test_numbers_out_of_range_use_the_api_messages() -> None:
+    _bodies, problems = plan(_form(duration_ps=-1.0, temperatures="20000"), CATALOG)
+    text = " ".join(problems)
+    assert "duration_ps: Input should be greater than 0" in text
+    assert "temperature_K: Input should be less than or equal to 5000" in text
+    _bodies, problems = plan(_form(duration_ps=0.0001, timesteps="2"), CATALOG)
+    assert any("less than one step" in p for p in problems)
+
+
+def test_unsupported_elements_and_periodicity_are_caught() -> None:
+    _b, problems = plan(_form(model="emt"), CATALOG)
+    assert any("contains H, O, which model 'emt' does not support" in p for p in problems)
+    assert element_problem(MODELS["zoo:tiny"], STRUCTURES["cu-fcc"], role="model")
+    _b, problems = plan(_form(mode="suite", suite="m6-quick", model="emt"), CATALOG)
+    assert any("does not support" in p for p in problems)
+
+
+def test_missing_choices_bad_lists_and_too_many_runs() -> None:
+    _b, problems = plan(_form(model=None, structure=None), CATALOG)
+    assert any("choose a potential" in p for p in problems)
+    assert any("choose a structure" in p for p in problems)
+    assert parse_numbers("3OO", "temperatures (K)")[1]
+    _b, problems = plan(_form(temperatures=" ".join(str(100 + t) for t in range(60)),
+                              timesteps="0.5 1"), CATALOG)  # fmt: skip
+    assert any(str(MAX_CUSTOM_RUNS) in p for p in problems)
+
+
+def test_a_suite_form_posts_the_suite_without_its_own_fields() -> None:
+    bodies, problems = plan(_form(mode="suite", suite="m6-quick"), CATALOG)
+    assert problems == [] and bodies == [
+        {"model": "zoo:tiny", "profile": "m6", "device": "auto", "suite": "m6-quick"}
+    ]
