@@ -113,6 +113,14 @@ def criteria_table(rows: list[dict[str, Any]], *, provisional: bool) -> html.Tab
     return html.Table([caption, head, html.Tbody(body)], className="criteria")
 
 
+TABLE_FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
+TABLE_CELL = {
+    "fontFamily": TABLE_FONT, "fontSize": "13px", "padding": "6px 10px", "textAlign": "left",
+    "border": "none", "borderBottom": "1px solid #eaeef2", "maxWidth": "320px",
+    "overflow": "hidden", "textOverflow": "ellipsis",
+}  # fmt: skip
+
+
 def table(table_id: str, columns: list[dict[str, Any]], **kwargs: Any) -> dash_table.DataTable:
     """A DataTable in the house style (markdown cells allowed for links)."""
     return dash_table.DataTable(
@@ -122,14 +130,11 @@ def table(table_id: str, columns: list[dict[str, Any]], **kwargs: Any) -> dash_t
         style_as_list_view=True,
         style_table={"overflowX": "auto", **kwargs.pop("style_table", {})},
         style_header={
-            "fontWeight": "600", "backgroundColor": "#f6f8fa", "color": "#1f2328",
-            "borderBottom": "1px solid #d0d7de", "whiteSpace": "normal", "height": "auto",
+            "fontFamily": TABLE_FONT, "fontWeight": "600", "backgroundColor": "#f6f8fa",
+            "color": "#1f2328", "borderBottom": "1px solid #d0d7de", "whiteSpace": "normal",
+            "height": "auto",
         },
-        style_cell=kwargs.pop("style_cell", None) or {
-            "fontFamily": "inherit", "fontSize": "13px", "padding": "6px 10px",
-            "textAlign": "left", "border": "none", "borderBottom": "1px solid #eaeef2",
-            "maxWidth": "320px", "overflow": "hidden", "textOverflow": "ellipsis",
-        },
+        style_cell={**TABLE_CELL, **kwargs.pop("style_cell", {})},
         markdown_options={"link_target": "_self"},
         **kwargs,
     )  # fmt: skip

@@ -7,6 +7,7 @@ that zoom and camera survive the appended points.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -147,16 +148,23 @@ def drift_figure(
         )
     )  # fmt: skip
     for value, level in ((target, "target"), (acceptable, "acceptable")):
-        if value is not None:
-            fig.add_hline(
-                y=value, line={"color": LEVEL_COLOURS[level], "dash": "dash", "width": 1},
-                annotation_text=f"{level} < {value:g} %", annotation_position="top left",
-                annotation_font={"size": 10, "color": LEVEL_COLOURS[level]},
+        if value is not None and value > 0:
+            colour = LEVEL_COLOURS[level]
+            fig.add_shape(
+                type="line", xref="x domain", x0=0, x1=1, yref="y", y0=value, y1=value,
+                line={"color": colour, "dash": "dash", "width": 1},
+            )  # fmt: skip
+            fig.add_annotation(  # annotations on a log axis take log10 of the value
+                text=f"{level} < {value:g} %", xref="x domain", x=0, xanchor="left",
+                yref="y", y=math.log10(value), yanchor="bottom", showarrow=False,
+                font={"size": 10, "color": colour},
             )  # fmt: skip
     base_layout(fig, height=300, legend=False)
     fig.update_layout(uirevision="drift", title={"text": "Running energy drift", "font_size": 13})
     fig.update_xaxes(title_text="production time (ps)")
-    fig.update_yaxes(title_text="drift (% of ⟨E<sub>kin</sub>⟩)", rangemode="tozero")
+    # log: a sound run sits orders of magnitude below the thresholds, and both should show
+    fig.update_yaxes(title_text="drift (% of ⟨E<sub>kin</sub>⟩)", type="log", dtick=1,
+                     exponentformat="power")  # fmt: skip
     return with_data(fig, {0: {"x": t_ps, "y": drift_percent}})
 
 
@@ -167,6 +175,8 @@ def force_error_histogram(
     fig = go.Figure(
         go.Histogram(
             x=[], nbinsx=40, name="atoms × frames",
+            # all-zero errors (a model against itself) would get one bar 1 eV/Å wide
+            xbins={"start": 0, "size": 0.01} if values and max(values) == 0 else {"start": 0},
             marker={"color": PALETTE[3], "line": {"color": "white", "width": 0.5}},
         )
     )  # fmt: skip
@@ -230,7 +240,7 @@ def molecule_figure(frame: Frame | None, *, title: str | None = None) -> go.Figu
             go.Scatter3d(
                 x=pos[idx, 0], y=pos[idx, 1], z=pos[idx, 2], mode="markers", name=element,
                 marker={
-                    "size": 6 + 8 * radius(element), "color": ELEMENT_COLOURS.get(element, "#ff1493"),
+                    "size": 5 + 6 * radius(element), "color": ELEMENT_COLOURS.get(element, "#ff1493"),
                     "line": {"color": "#57606a", "width": 1}, "opacity": 1.0,
                 },
                 text=[f"{element}{i}" for i in idx],

@@ -83,10 +83,8 @@ def layout(**_query: Any) -> html.Div:
                     table(
                         "lb-table", COLUMNS, sort_action="native", row_selectable="multi",
                         selected_rows=[], page_size=50,
-                        style_cell={"fontSize": "13px", "padding": "6px 8px", "textAlign": "left",
-                                    "border": "none", "borderBottom": "1px solid #eaeef2",
-                                    "whiteSpace": "normal", "height": "auto", "minWidth": "64px",
-                                    "maxWidth": "150px"},
+                        style_cell={"padding": "6px 8px", "whiteSpace": "normal",
+                                    "height": "auto", "minWidth": "64px", "maxWidth": "150px"},
                         style_cell_conditional=[{"if": {"column_id": "name"}, "fontWeight": "600"}],
                     ),
                     type="dot", delay_show=400,

@@ -61,8 +61,8 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
                 [
                     tile("Progress", html.Div(id="run-progress"), hint=None),
                     tile("ETA", "—", tile_id="run-eta"),
-                    tile("Drift so far", "—", tile_id="run-drift-now"),
-                    tile("Force RMSE so far", "—", tile_id="run-fe-now"),
+                    tile("Energy drift", "—", tile_id="run-drift-now"),
+                    tile("Force RMSE", "—", tile_id="run-fe-now"),
                     tile("Inference", "—", tile_id="run-inference"),
                 ],
                 className="tiles",
