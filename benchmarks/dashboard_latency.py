@@ -37,23 +37,28 @@ from app.db.session import make_engine  # noqa: E402
 from tests.dashboard import fake_data, server  # noqa: E402
 from tests.dashboard.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
 
-POINTS_JS = "() => { const g = document.querySelector('#run-energy .js-plotly-plot');" \
-            " return g && g.data && g.data.length > 1 ? g.data[1].x.length : -1; }"  # fmt: skip
+POINTS_JS = (
+    "() => { const g = document.querySelector('#run-energy .js-plotly-plot');"
+    " return g && g.data && g.data.length > 1 ? g.data[1].x.length : -1; }"
+)
+FCP_JS = "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
 WATCH_JS = """() => { window.__seen = []; let last = -1;
   const tick = () => { const g = document.querySelector('#run-energy .js-plotly-plot');
     const n = g && g.data && g.data.length > 1 ? g.data[1].x.length : -1;
-    if (n !== last) { window.__seen.push([n, performance.timeOrigin + performance.now()]); last = n; }
+    if (n !== last) {
+      window.__seen.push([n, performance.timeOrigin + performance.now()]); last = n; }
     requestAnimationFrame(tick); };
   requestAnimationFrame(tick); }"""
 
 
 def pages(long_run: int) -> dict[str, tuple[str, str]]:
     """Page -> (path, JS condition that is true once its data is painted)."""
-    plotted = "(id) => { const g = document.querySelector(id + ' .js-plotly-plot');" \
-              " return g && g.data && g.data.length > 0; }"  # fmt: skip
     return {
         "leaderboard": ("/", "() => document.querySelectorAll('#lb-table td').length > 20"),
-        "submit": ("/submit", "() => !!document.querySelector('#submit-checks li, #submit-checks p')"),
+        "submit": (
+            "/submit",
+            "() => !!document.querySelector('#submit-checks li, #submit-checks p')",
+        ),
         "runs": ("/runs", "() => document.querySelectorAll('#runs-table td').length > 20"),
         "live view (10,000 records)": (
             f"/runs/{long_run}",
@@ -62,9 +67,9 @@ def pages(long_run: int) -> dict[str, tuple[str, str]]:
         ),
         "compare": (
             "/compare?models=zoo:original,zoo:tiny",
-            f"() => ['#comp-drift', '#comp-rmsd', '#comp-phipsi', '#comp-ke']"
-            f".every(id => ({plotted})(id) && document.querySelector(id + ' .js-plotly-plot')"
-            f".data.length > 0 && !document.querySelector(id + ' .annotation-text'))",
+            "() => { const d = (id) => (document.querySelector(id + ' .js-plotly-plot') || {}).data"
+            " || []; return d('#comp-drift').length >= 2 && d('#comp-phipsi').length >= 2"
+            " && d('#comp-ke').length >= 2 && d('#comp-rmsd').length >= 1; }",
         ),
         "stand-up": ("/standup", "() => document.querySelectorAll('#su-finished td').length > 20"),
         "report": ("/report", "() => document.querySelectorAll('#report-preview td').length > 8"),
@@ -73,14 +78,17 @@ def pages(long_run: int) -> dict[str, tuple[str, str]]:
 
 def _browser(p: Any, profile: str) -> Any:
     return p.chromium.launch_persistent_context(
-        profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
+        profile,
+        executable_path=CHROMIUM,
+        args=CHROMIUM_ARGS,
+        headless=True,
         viewport={"width": 1440, "height": 900},
-    )  # fmt: skip
+    )
 
 
 def first_paint(p: Any, url: str, long_run: int, repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         context = _browser(p, profile)
         page = context.new_page()
         page.set_default_timeout(60_000)
@@ -90,11 +98,12 @@ def first_paint(p: Any, url: str, long_run: int, repeat: int) -> dict[str, Any]:
             for _ in range(repeat + (1 if cold is None else 0)):
                 page.goto("about:blank")
                 page.goto(url + path, wait_until="commit")
-                page.wait_for_function(ready, polling="raf")
+                try:
+                    page.wait_for_function(ready, polling="raf")
+                except Exception as exc:
+                    raise RuntimeError(f"page {name} ({path}) never showed its data") from exc
                 ms = page.evaluate("() => performance.now()")
-                fcp = page.evaluate(
-                    "() => (performance.getEntriesByName('first-contentful-paint')[0] || {}).startTime"
-                )
+                fcp = page.evaluate(FCP_JS)
                 if cold is None:
                     cold = {"page": name, "data_painted_ms": round(ms)}
                     continue
@@ -112,7 +121,7 @@ def first_paint(p: Any, url: str, long_run: int, repeat: int) -> dict[str, Any]:
 
 def record_latency(p: Any, url: str, engine: Any, run_id: int, writes: int) -> dict[str, Any]:
     rng = random.Random(0)
-    with tempfile.TemporaryDirectory() as profile:
+    with tempfile.TemporaryDirectory(ignore_cleanup_errors=True) as profile:
         context = _browser(p, profile)
         page = context.new_page()
         page.goto(f"{url}/runs/{run_id}")
@@ -165,13 +174,25 @@ def main() -> None:
             paint = first_paint(p, url, long.run_id, args.repeat)
             latency = record_latency(p, url, engine, running, args.writes)
         engine.dispose()
-    print(json.dumps({
-        "machine": {"cpus": __import__("os").cpu_count(), "platform": platform.platform(),
-                    "python": platform.python_version()},
-        "database": {"runs": args.runs + 2, "long_run_records": long.n_thermo, "backend": "sqlite"},
-        "record_to_screen": latency,
-        "first_paint": paint,
-    }, indent=2))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "machine": {
+                    "cpus": __import__("os").cpu_count(),
+                    "platform": platform.platform(),
+                    "python": platform.python_version(),
+                },
+                "database": {
+                    "runs": args.runs + 2,
+                    "long_run_records": long.n_thermo,
+                    "backend": "sqlite",
+                },
+                "record_to_screen": latency,
+                "first_paint": paint,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -35,10 +35,14 @@ def _shell() -> html.Div:
     from dashboard import auth
 
     links = [
-        dcc.Link(label, href=dash.page_registry[module]["path"], id=f"shell-nav-{i}",
-                 className="nav-link")
+        dcc.Link(
+            label,
+            href=dash.page_registry[module]["path"],
+            id=f"shell-nav-{i}",
+            className="nav-link",
+        )
         for i, (module, label) in enumerate(NAV)
-    ]  # fmt: skip
+    ]
     return html.Div(
         [
             dcc.Store(id="shell-auth", storage_type="session"),
@@ -108,7 +112,7 @@ def create_dash(fastapi_app: Any) -> dash.Dash:
         pages_folder="",
         assets_folder=str(ASSETS),
         title="mdval",
-        update_title=None,
+        update_title=None,  # type: ignore[arg-type]  # None: keep the title while updating
         suppress_callback_exceptions=True,
         on_error=_log_callback_error,
     )

@@ -17,25 +17,32 @@ def signin_area() -> html.Div:
             html.Div(
                 [
                     dcc.Input(
-                        id="shell-token", type="password", placeholder="API token",
-                        debounce=False, className="token-input", autoComplete="off",
+                        id="shell-token",
+                        type="password",
+                        placeholder="API token",
+                        debounce=False,
+                        className="token-input",
+                        autoComplete="off",
                         n_submit=0,
                     ),
                     html.Button("Sign in", id="shell-signin", className="btn btn-primary btn-sm"),
                     html.Span(id="shell-signin-error", className="signin-error"),
                 ],
-                id="shell-signed-out", className="signin",
+                id="shell-signed-out",
+                className="signin",
             ),
             html.Div(
                 [
                     html.Span(id="shell-user", className="user"),
                     html.Button("Sign out", id="shell-signout", className="btn btn-ghost btn-sm"),
                 ],
-                id="shell-signed-in", className="signin", style={"display": "none"},
+                id="shell-signed-in",
+                className="signin",
+                style={"display": "none"},
             ),
         ],
         className="auth",
-    )  # fmt: skip
+    )
 
 
 @callback(

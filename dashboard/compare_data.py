@@ -107,9 +107,7 @@ def trajectory_comparison(
 
 
 async def ke_trace(run: dict[str, Any], token: str | None) -> tuple[list[float], list[float]]:
-    body = await api.get(
-        f"/runs/{run['id']}/thermo", token=token, params={"phase": "production"}
-    )
+    body = await api.get(f"/runs/{run['id']}/thermo", token=token, params={"phase": "production"})
     t, ek = body["time_ps"], body["ekin_eV"]
     if len(t) > MAX_KE_POINTS:
         idx = np.linspace(0, len(t) - 1, MAX_KE_POINTS).astype(int)
@@ -117,28 +115,42 @@ async def ke_trace(run: dict[str, Any], token: str | None) -> tuple[list[float],
     return t, ek
 
 
-async def gather_comparison(
+async def runs_of(models: list[str], token: str | None) -> dict[str, list[dict[str, Any]]]:
+    """Finished runs per model (newest first)."""
+    lists = await asyncio.gather(*(finished_runs(m, token) for m in models))
+    return dict(zip(models, lists, strict=True))
+
+
+def summary_series(runs_by_model: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Median |drift| per timestep and median force RMSE per temperature, per model."""
+    return {
+        "drift": {
+            m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
+            for m, r in runs_by_model.items()
+        },
+        "force": {
+            m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A")
+            for m, r in runs_by_model.items()
+        },
+    }
+
+
+async def gather_trajectories(
     models: list[str], structure: str | None, token: str | None
 ) -> dict[str, Any]:
-    """Everything the comparison page plots for ``models``."""
-    runs_by_model = dict(
-        zip(models, await asyncio.gather(*(finished_runs(m, token) for m in models)), strict=True)
+    """Student-vs-teacher pairs with their RMSD, h(r), φ/ψ, and the E_kin traces."""
+    runs_by_model = await runs_of(models, token)
+    teachers = sorted(
+        {r["reference"] for runs in runs_by_model.values() for r in runs if r.get("reference")}
     )
-    drift = {m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
-             for m, r in runs_by_model.items()}  # fmt: skip
-    force = {m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A")
-             for m, r in runs_by_model.items()}  # fmt: skip
-    teachers = {r["reference"] for runs in runs_by_model.values() for r in runs if r.get("reference")}
-    teacher_runs = {t: await finished_runs(t, token) for t in sorted(teachers)}
+    teacher_runs = await runs_of(teachers, token)
     pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
     for m, runs in runs_by_model.items():
-        refs = {r.get("reference") for r in runs if r.get("reference")}
-        for ref in sorted(refs):
+        for ref in sorted({r["reference"] for r in runs if r.get("reference")}):
             pair = pick_pair(runs, teacher_runs.get(ref, []), structure)
             if pair is not None:
                 pairs[m] = pair
                 break
-    traj = await asyncio.to_thread(trajectory_comparison, pairs)
     ke_runs = {m: p[0] for m, p in pairs.items()}
     for m, runs in runs_by_model.items():  # no pair: the newest run on the structure
         if m not in ke_runs:
@@ -148,6 +160,12 @@ async def gather_comparison(
     if pairs:
         teacher = next(iter(pairs.values()))[1]
         ke_runs[f"{teacher['model']} (teacher)"] = teacher
-    traces = await asyncio.gather(*(ke_trace(r, token) for r in ke_runs.values()))
-    ke = {f"{name} · run #{r['id']}": tr for (name, r), tr in zip(ke_runs.items(), traces, strict=True)}
-    return {"drift": drift, "force": force, "pairs": pairs, "ke": ke, **traj}
+    traj, *traces = await asyncio.gather(
+        asyncio.to_thread(trajectory_comparison, pairs),
+        *(ke_trace(r, token) for r in ke_runs.values()),
+    )
+    ke = {
+        f"{name} · run #{r['id']}": tr
+        for (name, r), tr in zip(ke_runs.items(), traces, strict=True)
+    }
+    return {"pairs": pairs, "ke": ke, **traj}

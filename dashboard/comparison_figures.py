@@ -13,6 +13,7 @@ from plotly.subplots import make_subplots
 from dashboard.figures import PALETTE, base_layout, empty_figure
 
 Series = dict[str, list[tuple[float, float]]]
+PARETO_HOVER = "<br>%{x:.3g} ms/step<br>%{y:.3g} eV/Å<extra></extra>"
 
 
 def _colour(i: int) -> str:
@@ -27,32 +28,43 @@ def _lines(series: Series, *, x_title: str, y_title: str, title: str, log_y: boo
         pts = sorted(points)
         fig.add_trace(
             go.Scatter(
-                x=[p[0] for p in pts], y=[p[1] for p in pts], name=model, mode="lines+markers",
-                marker={"size": 8, "color": _colour(i)}, line={"color": _colour(i), "width": 2},
+                x=[p[0] for p in pts],
+                y=[p[1] for p in pts],
+                name=model,
+                mode="lines+markers",
+                marker={"size": 8, "color": _colour(i)},
+                line={"color": _colour(i), "width": 2},
             )
-        )  # fmt: skip
+        )
     base_layout(fig, height=320)
     fig.update_layout(title={"text": title, "font_size": 13}, hovermode="closest")
     fig.update_xaxes(title_text=x_title)
-    fig.update_yaxes(title_text=y_title, type="log" if log_y else "linear",
-                     dtick="D2" if log_y else None)  # fmt: skip
+    fig.update_yaxes(title_text=y_title)
+    if log_y:  # 1-2-5 ticks written out (plotly's default shows bare mantissas)
+        fig.update_yaxes(type="log", dtick="D2", tickformat="~g")
     return fig
 
 
 def drift_vs_timestep(series: Series) -> go.Figure:
     """Median |drift| (% of ⟨E_kin⟩) per timestep (fs), one line per model."""
     return _lines(
-        series, x_title="timestep (fs)", y_title="median |drift| (% of ⟨E<sub>kin</sub>⟩)",
-        title="Energy drift vs timestep", log_y=True,
-    )  # fmt: skip
+        series,
+        x_title="timestep (fs)",
+        y_title="median |drift| (% of ⟨E<sub>kin</sub>⟩)",
+        title="Energy drift vs timestep",
+        log_y=True,
+    )
 
 
 def force_vs_temperature(series: Series) -> go.Figure:
     """Median force RMSE (eV/Å) per temperature (K), one line per model."""
     return _lines(
-        series, x_title="temperature (K)", y_title="median force RMSE (eV/Å)",
-        title="Force error vs temperature", log_y=False,
-    )  # fmt: skip
+        series,
+        x_title="temperature (K)",
+        y_title="median force RMSE (eV/Å)",
+        title="Force error vs temperature",
+        log_y=False,
+    )
 
 
 def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -79,25 +91,34 @@ def pareto_figure(rows: list[dict[str, Any]], selected: Sequence[str] = ()) -> g
     front = pareto_front([(x, y) for x, y, _ in pts])
     fig.add_trace(
         go.Scatter(
-            x=[p[0] for p in front], y=[p[1] for p in front], mode="lines", name="Pareto front",
-            line={"color": "#8c959f", "dash": "dash", "width": 1}, hoverinfo="skip",
+            x=[p[0] for p in front],
+            y=[p[1] for p in front],
+            mode="lines",
+            name="Pareto front",
+            line={"color": "#8c959f", "dash": "dash", "width": 1},
+            hoverinfo="skip",
         )
-    )  # fmt: skip
+    )
     for x, y, r in pts:
         chosen = r["model"] in selected
         idx = list(selected).index(r["model"]) if chosen else 0
         fig.add_trace(
             go.Scatter(
-                x=[x], y=[y], mode="markers+text", name=r["name"], text=[r["name"]],
-                textposition="top center", showlegend=False,
+                x=[x],
+                y=[y],
+                mode="markers+text",
+                name=r["name"],
+                text=[r["name"]],
+                textposition="top center",
+                showlegend=False,
                 marker={
                     "size": 14 if chosen else 10,
                     "color": _colour(idx) if chosen else "#c9ced6",
                     "line": {"color": "#57606a", "width": 1},
                 },
-                hovertemplate=f"{r['model']}<br>%{{x:.3g}} ms/step<br>%{{y:.3g}} eV/Å<extra></extra>",
+                hovertemplate=r["model"] + PARETO_HOVER,
             )
-        )  # fmt: skip
+        )
     base_layout(fig, height=340, legend=False)
     fig.update_layout(title={"text": "Accuracy vs speed", "font_size": 13}, hovermode="closest")
     fig.update_xaxes(title_text="median inference time (ms/step)", type="log")
@@ -112,15 +133,20 @@ def rmsd_figure(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> g
     fig = go.Figure()
     for i, (model, (t, r)) in enumerate(curves.items()):
         fig.add_trace(
-            go.Scattergl(
-                x=np.asarray(t, float), y=np.asarray(r, float), name=model, mode="lines",
+            go.Scatter(
+                x=np.asarray(t, float),
+                y=np.asarray(r, float),
+                name=model,
+                mode="lines",
                 line={"color": _colour(i)},
             )
         )
     fig.add_hline(
-        y=0.5, line={"color": "#8c959f", "dash": "dot", "width": 1},
-        annotation_text="divergence 0.5 Å", annotation_font_size=10,
-    )  # fmt: skip
+        y=0.5,
+        line={"color": "#8c959f", "dash": "dot", "width": 1},
+        annotation_text="divergence 0.5 Å",
+        annotation_font_size=10,
+    )
     base_layout(fig, height=320)
     fig.update_layout(title={"text": "RMSD from the teacher", "font_size": 13})
     fig.update_xaxes(title_text="time (ps)")
@@ -136,10 +162,13 @@ def hr_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
     for i, (name, (r, h)) in enumerate(curves.items()):
         fig.add_trace(
             go.Scatter(
-                x=np.asarray(r, float), y=np.asarray(h, float), name=name, mode="lines",
+                x=np.asarray(r, float),
+                y=np.asarray(h, float),
+                name=name,
+                mode="lines",
                 line={"color": _colour(i), "width": 1.5, "dash": "dot" if i == 0 else "solid"},
             )
-        )  # fmt: skip
+        )
     base_layout(fig, height=320)
     fig.update_layout(title={"text": "Pair-distance distribution h(r)", "font_size": 13})
     fig.update_xaxes(title_text="r (Å)", range=[0, 10])
@@ -157,13 +186,17 @@ def phi_psi_figure(angles: dict[str, np.ndarray]) -> go.Figure:
     for i, values in enumerate(angles.values(), start=1):
         fig.add_trace(
             go.Histogram2d(
-                x=np.asarray(values[:, 0]), y=np.asarray(values[:, 1]), colorscale="Blues",
+                x=np.asarray(values[:, 0]),
+                y=np.asarray(values[:, 1]),
+                colorscale="Blues",
                 xbins={"start": -180, "end": 180, "size": 10},
-                ybins={"start": -180, "end": 180, "size": 10}, showscale=False,
+                ybins={"start": -180, "end": 180, "size": 10},
+                showscale=False,
                 hovertemplate="φ %{x}°<br>ψ %{y}°<br>%{z} frames<extra></extra>",
             ),
-            row=1, col=i,
-        )  # fmt: skip
+            row=1,
+            col=i,
+        )
         fig.update_xaxes(title_text="φ (deg)", range=[-180, 180], row=1, col=i)
         fig.update_yaxes(title_text="ψ (deg)", range=[-180, 180], row=1, col=i)
     base_layout(fig, height=320, legend=False)
@@ -178,8 +211,11 @@ def ke_traces(traces: dict[str, tuple[Sequence[float], Sequence[float]]]) -> go.
     fig = go.Figure()
     for i, (name, (t, ek)) in enumerate(traces.items()):
         fig.add_trace(
-            go.Scattergl(
-                x=np.asarray(t, float), y=np.asarray(ek, float), name=name, mode="lines",
+            go.Scatter(
+                x=np.asarray(t, float),
+                y=np.asarray(ek, float),
+                name=name,
+                mode="lines",
                 line={"color": _colour(i)},
             )
         )
@@ -199,11 +235,14 @@ def speed_figure(rows: list[dict[str, Any]]) -> go.Figure:
     pts.sort(key=lambda p: -p[1])
     fig = go.Figure(
         go.Bar(
-            x=[p[1] for p in pts], y=[p[0] for p in pts], orientation="h",
-            marker={"color": PALETTE[0]}, text=[f"{p[1]:.3g}" for p in pts],
+            x=[p[1] for p in pts],
+            y=[p[0] for p in pts],
+            orientation="h",
+            marker={"color": PALETTE[0]},
+            text=[f"{p[1]:.3g}" for p in pts],
             textposition="outside",
         )
-    )  # fmt: skip
+    )
     base_layout(fig, height=max(220, 60 + 36 * len(pts)), legend=False)
     fig.update_layout(title={"text": "Inference time", "font_size": 13}, hovermode="closest")
     fig.update_xaxes(title_text="median inference time (ms/step)", type="log")

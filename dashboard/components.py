@@ -15,13 +15,20 @@ from dashboard.format import (
     num,
 )
 
-GRAPH_CONFIG = {"displaylogo": False, "responsive": True, "modeBarButtonsToRemove": ["lasso2d"]}
+COMPARISONS = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "="}
+GRAPH_CONFIG: dict[str, Any] = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["lasso2d"],
+}
 
 
 def page_header(title: str, subtitle: str | None = None, *actions: Any) -> html.Div:
     return html.Div(
         [
-            html.Div([html.H1(title), html.P(subtitle, className="subtitle") if subtitle else None]),
+            html.Div(
+                [html.H1(title), html.P(subtitle, className="subtitle") if subtitle else None]
+            ),
             html.Div(list(actions), className="header-actions"),
         ],
         className="page-header",
@@ -34,8 +41,9 @@ def card(title: str | None, *children: Any, class_name: str = "", **kwargs: Any)
 
 
 def graph(graph_id: str, figure: Any = None, *, height: int | None = None) -> dcc.Graph:
-    extra = {"style": {"height": f"{height}px"}} if height else {}
-    return dcc.Graph(id=graph_id, figure=figure or {}, config=GRAPH_CONFIG, **extra)
+    extra: dict[str, Any] = {"style": {"height": f"{height}px"}} if height else {}
+    config: Any = GRAPH_CONFIG
+    return dcc.Graph(id=graph_id, figure=figure or {}, config=config, **extra)
 
 
 def status_badge(status: str | None) -> html.Span:
@@ -60,8 +68,10 @@ def recommendation_badge(recommendation: str | None) -> html.Span:
     return level_badge(RECOMMENDATION_LEVELS.get(recommendation, "pending"), recommendation)
 
 
-def tile(label: str, value: Any, *, tile_id: str | None = None, hint: str | None = None) -> html.Div:
-    kwargs = {"id": tile_id} if tile_id else {}
+def tile(
+    label: str, value: Any, *, tile_id: str | None = None, hint: str | None = None
+) -> html.Div:
+    kwargs: dict[str, Any] = {"id": tile_id} if tile_id else {}
     return html.Div(
         [
             html.Div(label, className="tile-label"),
@@ -93,7 +103,7 @@ def criteria_table(rows: list[dict[str, Any]], *, provisional: bool) -> html.Tab
     body = []
     for r in rows:
         unit = r.get("unit") or ""
-        cmp = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "="}.get(r.get("comparison"), "")
+        cmp = COMPARISONS.get(str(r.get("comparison")), "")
         level = r.get("level") or "pending"
         body.append(
             html.Tr(
@@ -115,26 +125,36 @@ def criteria_table(rows: list[dict[str, Any]], *, provisional: bool) -> html.Tab
 
 TABLE_FONT = "Inter, system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif"
 TABLE_CELL = {
-    "fontFamily": TABLE_FONT, "fontSize": "13px", "padding": "6px 10px", "textAlign": "left",
-    "border": "none", "borderBottom": "1px solid #eaeef2", "maxWidth": "320px",
-    "overflow": "hidden", "textOverflow": "ellipsis",
-}  # fmt: skip
+    "fontFamily": TABLE_FONT,
+    "fontSize": "13px",
+    "padding": "6px 10px",
+    "textAlign": "left",
+    "border": "none",
+    "borderBottom": "1px solid #eaeef2",
+    "maxWidth": "320px",
+    "overflow": "hidden",
+    "textOverflow": "ellipsis",
+}
 
 
-def table(table_id: str, columns: list[dict[str, Any]], **kwargs: Any) -> dash_table.DataTable:
+def table(table_id: str, columns: list[dict[str, Any]], **kwargs: Any) -> Any:
     """A DataTable in the house style (markdown cells allowed for links)."""
-    return dash_table.DataTable(
+    return dash_table.DataTable(  # type: ignore[attr-defined]
         id=table_id,
         columns=columns,
         data=kwargs.pop("data", []),
         style_as_list_view=True,
         style_table={"overflowX": "auto", **kwargs.pop("style_table", {})},
         style_header={
-            "fontFamily": TABLE_FONT, "fontWeight": "600", "backgroundColor": "#f6f8fa",
-            "color": "#1f2328", "borderBottom": "1px solid #d0d7de", "whiteSpace": "normal",
+            "fontFamily": TABLE_FONT,
+            "fontWeight": "600",
+            "backgroundColor": "#f6f8fa",
+            "color": "#1f2328",
+            "borderBottom": "1px solid #d0d7de",
+            "whiteSpace": "normal",
             "height": "auto",
         },
         style_cell={**TABLE_CELL, **kwargs.pop("style_cell", {})},
         markdown_options={"link_target": "_self"},
         **kwargs,
-    )  # fmt: skip
+    )

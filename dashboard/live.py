@@ -16,6 +16,10 @@ import numpy as np
 
 #: Inference times kept for the running median (ms).
 INFERENCE_WINDOW = 200
+#: Histogram bins across the larger of the largest error and the force criterion's
+#: acceptable RMSE (the bin width is fixed at the first poll; later errors add bins).
+HISTOGRAM_BINS = 40
+DEFAULT_HISTOGRAM_SPAN_EV_PER_A = 0.3
 
 
 def new_state(run: dict[str, Any]) -> dict[str, Any]:
@@ -33,6 +37,7 @@ def new_state(run: dict[str, Any]) -> dict[str, Any]:
         "max_dev_eV": 0.0,
         "inference_ms": [],
         "fe": {"n": 0, "sq": 0.0},
+        "hist": {"width": None, "counts": []},
         "status": run.get("status"),
         "points": 0,
     }
@@ -56,9 +61,9 @@ def absorb_thermo(state: dict[str, Any], cols: dict[str, Any]) -> dict[str, list
     prod = phase == "production"
     shown_t = np.where(prod, t, t - eq)
     inference = np.asarray([np.nan if v is None else v for v in cols.get("inference_ms", [])])
-    state["inference_ms"] = (
-        state["inference_ms"] + inference[np.isfinite(inference)].tolist()
-    )[-INFERENCE_WINDOW:]
+    state["inference_ms"] = (state["inference_ms"] + inference[np.isfinite(inference)].tolist())[
+        -INFERENCE_WINDOW:
+    ]
     out = {
         "t": np.round(shown_t, 5).tolist(),
         "epot_eV": np.round(np.asarray(cols.get("epot_eV", []), float), 6).tolist(),
@@ -119,6 +124,24 @@ def drift_of(state: dict[str, Any]) -> dict[str, float] | None:
         if mean_ekin > 0
         else math.nan,
     }
+
+
+def bin_values(hist: dict[str, Any], values: list[float], *, span: float | None = None) -> bool:
+    """Add error norms (eV/Å) to the fixed-width histogram ``hist`` (in place); the width
+    is set on the first values. Returns whether anything was added."""
+    finite = [v for v in values if math.isfinite(v) and v >= 0]
+    if not finite:
+        return False
+    if hist["width"] is None:
+        top = max(max(finite), span or DEFAULT_HISTOGRAM_SPAN_EV_PER_A)
+        hist["width"] = top / HISTOGRAM_BINS
+    counts = hist["counts"]
+    for v in finite:
+        k = int(v / hist["width"])
+        if k >= len(counts):
+            counts.extend([0] * (k + 1 - len(counts)))
+        counts[k] += 1
+    return True
 
 
 def absorb_force_errors(state: dict[str, Any], body: dict[str, Any]) -> list[float]:

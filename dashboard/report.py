@@ -5,6 +5,8 @@ methodology, results per potential, performance, recommendations — with the pl
 from __future__ import annotations
 
 import html
+import math
+import statistics
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -23,8 +25,13 @@ from dashboard.format import (
 )
 
 #: Order of the recommendation levels, best first (METRICS.md rules 1-5).
-RANKING = ("production", "production with caveats", "pre-equilibration only",
-           "energy screening only", "not recommended")  # fmt: skip
+RANKING = (
+    "production",
+    "production with caveats",
+    "pre-equilibration only",
+    "energy screening only",
+    "not recommended",
+)
 
 
 @dataclass
@@ -67,9 +74,10 @@ class _Figures:
 
     def __call__(self, fig: go.Figure) -> str:
         out = fig.to_html(
-            full_html=False, include_plotlyjs=self.first, config={"displaylogo": False,
-            "responsive": True},
-        )  # fmt: skip
+            full_html=False,
+            include_plotlyjs=self.first,
+            config={"displaylogo": False, "responsive": True},
+        )
         self.first = False
         return f'<div class="figure">{out}</div>'
 
@@ -92,20 +100,34 @@ def executive_summary(data: ReportData) -> str:
         f"{e(num(best.get('median_inference_ms_per_step'), 3, 'ms/step'))}).</p>"
     )
     rows = [
-        [e(r["name"]), _badge(RECOMMENDATION_LEVELS.get(r.get("recommendation") or ""),
-                               r.get("recommendation") or "—"),
-         e(percent(r.get("pass_rate"))), e(percent(r.get("crash_rate"))),
-         e(num(r.get("median_drift_percent"), 3, "%")),
-         e(num(r.get("median_force_rmse_eV_per_A"), 3, "eV/Å")),
-         e(num(r.get("median_inference_ms_per_step"), 3, "ms/step")),
-         e(num(r.get("speedup"), 3, "×"))]
+        [
+            e(r["name"]),
+            _badge(
+                RECOMMENDATION_LEVELS.get(r.get("recommendation") or ""),
+                r.get("recommendation") or "—",
+            ),
+            e(percent(r.get("pass_rate"))),
+            e(percent(r.get("crash_rate"))),
+            e(num(r.get("median_drift_percent"), 3, "%")),
+            e(num(r.get("median_force_rmse_eV_per_A"), 3, "eV/Å")),
+            e(num(r.get("median_inference_ms_per_step"), 3, "ms/step")),
+            e(num(r.get("speedup"), 3, "×")),
+        ]
         for r in sorted(data.rows, key=_rank)
-    ]  # fmt: skip
+    ]
     return lead + _table(
-        ["potential", "recommendation", "pass rate", "crash rate", "drift", "force RMSE",
-         "inference", f"speed-up vs {data.baseline or '—'}"],
+        [
+            "potential",
+            "recommendation",
+            "pass rate",
+            "crash rate",
+            "drift",
+            "force RMSE",
+            "inference",
+            f"speed-up vs {data.baseline or '—'}",
+        ],
         rows,
-    )  # fmt: skip
+    )
 
 
 def methodology(data: ReportData) -> str:
@@ -118,54 +140,91 @@ def methodology(data: ReportData) -> str:
         ["NVT equilibration", e(f"{d.get('equilibration_ps', 0):g} ps (Langevin)")],
         ["seeds", e(d.get("seeds", "—"))],
         ["reference (teacher)", e(d.get("reference") or "—")],
-        ["integrator", "velocity Verlet (NVE); Maxwell–Boltzmann start, centre-of-mass momentum removed"],
-    ]  # fmt: skip
+        [
+            "integrator",
+            "velocity Verlet (NVE); Maxwell–Boltzmann start, centre-of-mass momentum removed",
+        ],
+    ]
     crit_rows = []
     for c in (data.profile or {}).get("criteria", []):
         target, acceptable = c.get("target"), c.get("acceptable")
         if c.get("by_device"):
             target = "; ".join(f"{k}: {v.get('target')}" for k, v in c["by_device"].items())
             acceptable = "; ".join(f"{k}: {v.get('acceptable')}" for k, v in c["by_device"].items())
-        crit_rows.append([e(c["name"]), e(c["metric"]), e(c.get("comparison")), e(target),
-                          e(acceptable), e(c.get("unit") or ""), e(c.get("description") or "")])  # fmt: skip
+        crit_rows.append(
+            [
+                e(c["name"]),
+                e(c["metric"]),
+                e(c.get("comparison")),
+                e(target),
+                e(acceptable),
+                e(c.get("unit") or ""),
+                e(c.get("description") or ""),
+            ]
+        )
     return (
         f"<p>{e(d.get('description') or 'Runs of the suite, as recorded.')}</p>"
         + _table(["", "protocol"], protocol)
         + f"<h3>Acceptance criteria (profile {e((data.profile or {}).get('name', '—'))})</h3>"
-        + _table(["criterion", "metric", "comparison", "target", "acceptable", "unit", ""],
-                 crit_rows)
+        + _table(
+            ["criterion", "metric", "comparison", "target", "acceptable", "unit", ""], crit_rows
+        )
         + "<p>Energy drift is the slope of a least-squares line through E<sub>tot</sub>(t) of "
         "the NVE segment, as % of the mean kinetic energy over the run; force errors are "
         "against the reference on frames of the model's own trajectory. A run passes when "
         "every criterion is at least acceptable; the recommendation applies rules 1–5 of "
         "the M6 plan to all runs of a model.</p>"
-    )  # fmt: skip
+    )
 
 
-def _run_rows(runs: list[dict[str, Any]], profile: dict[str, Any] | None) -> list[list[str]]:
+def _case_rows(runs: list[dict[str, Any]], profile: dict[str, Any] | None) -> list[list[str]]:
+    """One row per case (structure, temperature, timestep): runs, passed, crashed and the
+    medians over them, each coloured by its criteria level."""
+    cases: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
+    for r in runs:
+        cases.setdefault((r["structure"], r["temperature_K"], r["timestep_fs"]), []).append(r)
     out = []
-    for r in sorted(runs, key=lambda r: (r["structure"], r["temperature_K"], r["timestep_fs"])):
-        m = r.get("metrics") or {}
-        levels = {c["metric"]: c["level"] for c in evaluate(profile, m)}
+    for (structure, temperature, timestep), group in sorted(cases.items()):
+        medians = {
+            m: _median([(r.get("metrics") or {}).get(m) for r in group])
+            for m in ("drift_percent", "force_rmse_eV_per_A", "force_r2", "inference_ms_per_step")
+        }
+        levels = {c["metric"]: c["level"] for c in evaluate(profile, medians)}
 
-        def cell(metric: str, unit: str, value: Any = None, *, _m: Any = m, _lv: Any = levels) -> str:
-            value = _m.get(metric) if value is None else value
-            return _badge(_lv.get(metric), num(value, 3, unit)) if metric in _lv else e(num(value, 3, unit))
+        def cell(metric: str, unit: str, *, _m: Any = medians, _lv: Any = levels) -> str:
+            text = num(_m.get(metric), 3, unit)
+            return _badge(_lv.get(metric), text) if _m.get(metric) is not None else e(text)
 
-        out.append([
-            e(r["structure"]), e(f"{r['temperature_K']:g} K"), e(f"{r['timestep_fs']:g} fs"),
-            e(r["status"]), e(r.get("verdict") or "—"), cell("drift_percent", "%"),
-            cell("force_rmse_eV_per_A", "eV/Å"), e(num(m.get("force_r2"))),
-            e(num(m.get("inference_ms_per_step"), 3, "ms")),
-        ])  # fmt: skip
+        out.append(
+            [
+                e(structure),
+                e(f"{temperature:g} K"),
+                e(f"{timestep:g} fs"),
+                e(len(group)),
+                e(sum(1 for r in group if r.get("verdict") == "pass")),
+                e(sum(1 for r in group if r["status"] == "crashed")),
+                cell("drift_percent", "%"),
+                cell("force_rmse_eV_per_A", "eV/Å"),
+                e(num(medians["force_r2"])),
+                e(num(medians["inference_ms_per_step"], 3, "ms")),
+            ]
+        )
     return out
 
 
+def _median(values: list[Any]) -> float | None:
+    clean = [v for v in values if isinstance(v, int | float) and math.isfinite(v)]
+    return statistics.median(clean) if clean else None
+
+
 def results(data: ReportData, fig: _Figures) -> str:
-    drift = {m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
-             for m, r in data.runs.items()}  # fmt: skip
-    force = {m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A")
-             for m, r in data.runs.items()}  # fmt: skip
+    drift = {
+        m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
+        for m, r in data.runs.items()
+    }
+    force = {
+        m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A") for m, r in data.runs.items()
+    }
     parts = [fig(cf.drift_vs_timestep(drift)), fig(cf.force_vs_temperature(force))]
     for row in sorted(data.rows, key=_rank):
         runs = data.runs.get(row["model"], [])
@@ -177,9 +236,22 @@ def results(data: ReportData, fig: _Figures) -> str:
             f"{e(num(row.get('median_force_mae_eV_per_A'), 3, 'eV/Å'))}, R² "
             f"{e(num(row.get('median_force_r2')))}, angle error "
             f"{e(num(row.get('median_force_angle_error_deg'), 3, '°'))}.</p>"
-            + _table(["structure", "T", "Δt", "status", "verdict", "drift", "force RMSE",
-                      "force R²", "inference"], _run_rows(runs, data.profile))
-        )  # fmt: skip
+            + _table(
+                [
+                    "structure",
+                    "T",
+                    "Δt",
+                    "runs",
+                    "passed",
+                    "crashed",
+                    "median drift",
+                    "median force RMSE",
+                    "median force R²",
+                    "median inference",
+                ],
+                _case_rows(runs, data.profile),
+            )
+        )
     return "".join(parts)
 
 
@@ -226,8 +298,9 @@ def build_report(data: ReportData) -> str:
         ("recommendations", "Recommendations", recommendations(data)),
     ]
     nav = "".join(f'<a href="#{k}">{e(t)}</a>' for k, t, _ in sections)
-    body = "".join(f'<section id="{k}"><h2>{e(t)}</h2>{content}</section>'
-                   for k, t, content in sections)  # fmt: skip
+    body = "".join(
+        f'<section id="{k}"><h2>{e(t)}</h2>{content}</section>' for k, t, content in sections
+    )
     stamp = data.generated_at.strftime("%Y-%m-%d %H:%M UTC")
     return (
         f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>'

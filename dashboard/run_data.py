@@ -6,10 +6,17 @@ import asyncio
 from typing import Any
 
 import numpy as np
-from dash import Patch
+from dash import Patch, no_update
 
 from dashboard import api, criteria, live
-from dashboard.figures import ENERGY_TRACES, drift_figure, energy_figure, force_error_histogram
+from dashboard.figures import (
+    ENERGY_XY,
+    WEBGL_MIN_POINTS,
+    drift_figure,
+    energy_figure,
+    force_error_histogram,
+    histogram_bars,
+)
 from dashboard.figures import shade_equilibration as _shade
 from dashboard.trajectory import Frame, read_last_frame, run_trajectory_path
 
@@ -23,7 +30,9 @@ async def thermo_after(run_id: int, after_seq: int, token: str | None) -> dict[s
     cursor = after_seq
     while True:
         page = await api.get(
-            f"/runs/{run_id}/thermo", token=token, params={"after_seq": cursor, "limit": THERMO_PAGE}
+            f"/runs/{run_id}/thermo",
+            token=token,
+            params={"after_seq": cursor, "limit": THERMO_PAGE},
         )
         if merged is None:
             merged = page
@@ -51,7 +60,18 @@ def thresholds_of(definition: dict[str, Any] | None, metric: str, device: str) -
     return None, None
 
 
+def expected_records(run: dict[str, Any]) -> int:
+    """Thermo records the whole run will have (both phases)."""
+    config = run.get("config") or {}
+    every = int(config.get("record_every") or 10)
+    steps = run.get("total_steps") or round(
+        1000.0 * (run["duration_ps"] + run.get("equilibration_ps", 0.0)) / run["timestep_fs"]
+    )
+    return int(steps) // every + 1
+
+
 def full_figures(
+    run: dict[str, Any],
     state: dict[str, Any],
     thermo: dict[str, Any],
     force_errors: dict[str, Any],
@@ -60,7 +80,8 @@ def full_figures(
 ) -> tuple[Any, Any, Any]:
     """First load: every point so far into the energy, drift and histogram figures."""
     points = live.absorb_thermo(state, thermo)
-    fig_energy = _shade(energy_figure(points), state["equilibration_ps"])
+    webgl = expected_records(run) > WEBGL_MIN_POINTS
+    fig_energy = _shade(energy_figure(points, webgl=webgl), state["equilibration_ps"])
     phase = np.asarray(thermo.get("phase", []))
     prod = phase == "production"
     t_drift, drift = live.running_drift_curve(
@@ -72,7 +93,11 @@ def full_figures(
     fig_drift = drift_figure(t_drift.tolist(), drift.tolist(), target=target, acceptable=acceptable)
     values = live.absorb_force_errors(state, force_errors)
     f_target, f_acceptable = thresholds_of(definition, "force_rmse_eV_per_A", device)
-    fig_hist = force_error_histogram(values, target=f_target, acceptable=f_acceptable)
+    hist = state["hist"]
+    live.bin_values(hist, values, span=f_acceptable)
+    fig_hist = force_error_histogram(
+        hist["counts"], hist["width"] or 1.0, target=f_target, acceptable=f_acceptable
+    )
     return fig_energy, fig_drift, fig_hist
 
 
@@ -83,8 +108,7 @@ def patches(
     points = live.absorb_thermo(state, thermo)
     values = live.absorb_force_errors(state, force_errors)
     energy = Patch()
-    xs = ("t_prod", "t", "t", "t")
-    for i, (x_key, y_key) in enumerate(zip(xs, ENERGY_TRACES, strict=True)):
+    for i, (x_key, y_key) in enumerate(ENERGY_XY):
         if points[x_key]:
             energy["data"][i]["x"].extend(points[x_key])
             energy["data"][i]["y"].extend(points[y_key])
@@ -92,9 +116,13 @@ def patches(
     if points["drift_t"]:
         drift["data"][0]["x"].extend(points["drift_t"])
         drift["data"][0]["y"].extend(points["drift_percent"])
-    hist = Patch()
-    if values:
-        hist["data"][0]["x"].extend(values)
+    hist: Any = no_update
+    if live.bin_values(state["hist"], values):  # a few dozen bars: send them all
+        bars = histogram_bars(state["hist"]["counts"], state["hist"]["width"])
+        hist = Patch()
+        hist["data"][0]["x"] = bars["x"]
+        hist["data"][0]["y"] = bars["y"]
+        hist["data"][0]["width"] = state["hist"]["width"]
     return energy, drift, hist, len(points["t"])
 
 

@@ -62,7 +62,7 @@ def _validate(body: dict[str, Any]) -> str | None:
     try:
         RunCreate.model_validate(body)
     except ValidationError as exc:
-        return str(validation_body(list(exc.errors()))["detail"])
+        return str(validation_body([dict(e) for e in exc.errors()])["detail"])
     return None
 
 
@@ -75,7 +75,9 @@ def plan(form: dict[str, Any], catalog: dict[str, Any]) -> tuple[list[dict[str, 
         problems.append("choose a potential (or upload a TorchScript file)")
     model = models.get(model_spec or "")
     if model is not None and model.get("status") != "ready":
-        problems.append(f"model '{model_spec}' is {model.get('status')}: {model.get('error') or ''}")
+        problems.append(
+            f"model '{model_spec}' is {model.get('status')}: {model.get('error') or ''}"
+        )
     common: dict[str, Any] = {"model": model_spec or "?", "profile": form.get("profile") or "m6"}
     if reference:
         common["reference"] = reference
@@ -111,7 +113,11 @@ def plan(form: dict[str, Any], catalog: dict[str, Any]) -> tuple[list[dict[str, 
     steps, e2 = parse_numbers(form.get("timesteps"), "timesteps (fs)")
     problems += [e for e in (e1, e2) if e]
     seeds = form.get("seeds")
-    if not isinstance(seeds, int | float) or not 1 <= int(seeds) <= MAX_SEEDS or seeds != int(seeds):
+    if (
+        not isinstance(seeds, int | float)
+        or not 1 <= int(seeds) <= MAX_SEEDS
+        or seeds != int(seeds)
+    ):
         problems.append(f"seeds: give a whole number from 1 to {MAX_SEEDS}")
         seeds = 1
     n = len(temps) * len(steps) * int(seeds)

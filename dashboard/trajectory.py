@@ -16,13 +16,48 @@ import numpy as np
 
 #: Covalent radii (Å) of Cordero et al. 2008, as ASE uses them; others fall back to 1.5 Å.
 COVALENT_RADII_A = {
-    "H": 0.31, "He": 0.28, "Li": 1.28, "Be": 0.96, "B": 0.84, "C": 0.76, "N": 0.71,
-    "O": 0.66, "F": 0.57, "Ne": 0.58, "Na": 1.66, "Mg": 1.41, "Al": 1.21, "Si": 1.11,
-    "P": 1.07, "S": 1.05, "Cl": 1.02, "Ar": 1.06, "K": 2.03, "Ca": 1.76, "Ti": 1.60,
-    "V": 1.53, "Cr": 1.39, "Mn": 1.39, "Fe": 1.32, "Co": 1.26, "Ni": 1.24, "Cu": 1.32,
-    "Zn": 1.22, "Ga": 1.22, "Ge": 1.20, "As": 1.19, "Se": 1.20, "Br": 1.20, "Kr": 1.16,
-    "Pd": 1.39, "Ag": 1.45, "Sn": 1.39, "I": 1.39, "Pt": 1.36, "Au": 1.36,
-}  # fmt: skip
+    "H": 0.31,
+    "He": 0.28,
+    "Li": 1.28,
+    "Be": 0.96,
+    "B": 0.84,
+    "C": 0.76,
+    "N": 0.71,
+    "O": 0.66,
+    "F": 0.57,
+    "Ne": 0.58,
+    "Na": 1.66,
+    "Mg": 1.41,
+    "Al": 1.21,
+    "Si": 1.11,
+    "P": 1.07,
+    "S": 1.05,
+    "Cl": 1.02,
+    "Ar": 1.06,
+    "K": 2.03,
+    "Ca": 1.76,
+    "Ti": 1.60,
+    "V": 1.53,
+    "Cr": 1.39,
+    "Mn": 1.39,
+    "Fe": 1.32,
+    "Co": 1.26,
+    "Ni": 1.24,
+    "Cu": 1.32,
+    "Zn": 1.22,
+    "Ga": 1.22,
+    "Ge": 1.20,
+    "As": 1.19,
+    "Se": 1.20,
+    "Br": 1.20,
+    "Kr": 1.16,
+    "Pd": 1.39,
+    "Ag": 1.45,
+    "Sn": 1.39,
+    "I": 1.39,
+    "Pt": 1.36,
+    "Au": 1.36,
+}
 DEFAULT_RADIUS_A = 1.5
 #: Neighbour-list skin of mdval's bond detection (a bond: d < r_i + r_j + 2 skin).
 BOND_SKIN_A = 0.3
@@ -269,6 +304,6 @@ def run_trajectory_path(run: dict[str, Any], artifacts_root: Path) -> Path | Non
     if attempt < 1:
         return None
     root = artifacts_root.resolve()
-    path = (root / "runs" / str(int(run["id"])) / f"attempt-{int(attempt)}" / "trajectory.extxyz")
+    path = root / "runs" / str(int(run["id"])) / f"attempt-{int(attempt)}" / "trajectory.extxyz"
     path = path.resolve()
     return path if path.is_relative_to(root) and path.is_file() else None

@@ -31,7 +31,7 @@ def register_all() -> None:
         module = importlib.import_module(f"dashboard.pages.{name}")
         # registered at the top of the module, before its layout function exists
         dash.page_registry[module.__name__].setdefault("layout", module.layout)
-    import dashboard.app  # noqa: F401  (the shell's own callbacks)
+    import dashboard.app
     import dashboard.auth  # noqa: F401
 
     if first:

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import parse_qs
 
 import dash
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import api
 from dashboard import comparison_figures as cf
-from dashboard.compare_data import gather_comparison
+from dashboard.compare_data import gather_trajectories, runs_of, summary_series
 from dashboard.components import alert, card, graph, labelled, page_header
 from dashboard.figures import empty_figure
 from dashboard.format import num
@@ -22,8 +21,6 @@ dash.register_page(__name__, path="/compare", name="Compare", title="Compare · 
 
 MAX_MODELS = 3
 DEFAULT_STRUCTURE = "alanine-dipeptide"
-GRAPHS = ("comp-drift", "comp-force", "comp-pareto", "comp-rmsd", "comp-hr", "comp-phipsi",
-          "comp-ke")  # fmt: skip
 
 
 def layout(models: str | None = None, structure: str | None = None, **_q: Any) -> html.Div:
@@ -39,31 +36,54 @@ def layout(models: str | None = None, structure: str | None = None, **_q: Any) -
                 None,
                 html.Div(
                     [
-                        labelled("Models", dcc.Dropdown(
-                            id="comp-models", multi=True, value=chosen, options=chosen,
-                            placeholder="choose 2–3 models", className="filter wide")),
-                        labelled("Trajectory comparison on", dcc.Dropdown(
-                            id="comp-structure", value=structure or DEFAULT_STRUCTURE,
-                            options=[structure or DEFAULT_STRUCTURE], className="filter")),
+                        labelled(
+                            "Models",
+                            dcc.Dropdown(
+                                id="comp-models",
+                                multi=True,
+                                value=chosen,
+                                options=chosen,
+                                placeholder="choose 2–3 models",
+                                className="filter wide",
+                            ),
+                        ),
+                        labelled(
+                            "Trajectory comparison on",
+                            dcc.Dropdown(
+                                id="comp-structure",
+                                value=structure or DEFAULT_STRUCTURE,
+                                options=[structure or DEFAULT_STRUCTURE],
+                                className="filter",
+                            ),
+                        ),
                     ],
                     className="filters",
-                ),  # fmt: skip
+                ),
                 html.Div(id="comp-note"),
             ),
             dcc.Loading(
                 [
                     html.Div(
-                        [card(None, graph("comp-drift", height=320)), card(None, graph("comp-force", height=320))],
+                        [
+                            card(None, graph("comp-drift", height=320)),
+                            card(None, graph("comp-force", height=320)),
+                        ],
                         className="grid-2",
                     ),
                     html.Div(
-                        [card(None, graph("comp-pareto", height=340)), card(None, graph("comp-ke", height=320))],
+                        [
+                            card(None, graph("comp-pareto", height=340)),
+                            card(None, graph("comp-ke", height=320)),
+                        ],
                         className="grid-2",
                     ),
                     card(
                         "Student vs teacher",
                         html.Div(id="comp-pairs", className="muted"),
-                        html.Div([graph("comp-rmsd", height=320), graph("comp-hr", height=320)], className="grid-2"),
+                        html.Div(
+                            [graph("comp-rmsd", height=320), graph("comp-hr", height=320)],
+                            className="grid-2",
+                        ),
                         graph("comp-phipsi", height=320),
                     ),
                 ],
@@ -100,48 +120,77 @@ def _pairs_text(pairs: dict[str, Any]) -> Any:
     return html.Ul(
         [
             html.Li(
-                [f"{m}: ", dcc.Link(f"run #{s['id']}", href=f"/runs/{s['id']}"), " vs teacher ",
-                 dcc.Link(f"run #{t['id']}", href=f"/runs/{t['id']}"),
-                 f" ({t['model']}, {s['structure']}, {num(s['temperature_K'])} K, "
-                 f"{num(s['timestep_fs'])} fs, seed {s['seed']})"]
+                [
+                    f"{m}: ",
+                    dcc.Link(f"run #{s['id']}", href=f"/runs/{s['id']}"),
+                    " vs teacher ",
+                    dcc.Link(f"run #{t['id']}", href=f"/runs/{t['id']}"),
+                    f" ({t['model']}, {s['structure']}, {num(s['temperature_K'])} K, "
+                    f"{num(s['timestep_fs'])} fs, seed {s['seed']})",
+                ]
             )
             for m, (s, t) in pairs.items()
         ]
-    )  # fmt: skip
+    )
 
 
 @callback(
-    [Output(g, "figure") for g in GRAPHS],
-    Output("comp-pairs", "children"),
+    Output("comp-drift", "figure"),
+    Output("comp-force", "figure"),
+    Output("comp-pareto", "figure"),
     Output("comp-note", "children"),
+    Input("comp-models", "value"),
+    State("shell-auth", "data"),
+)
+async def summaries(models: list[str] | None, auth_data: Any) -> tuple:
+    """Drift vs timestep, force error vs temperature, accuracy vs speed."""
+    models = (models or [])[:MAX_MODELS]
+    if not models:
+        blank = empty_figure("Choose models above")
+        return blank, blank, blank, alert("Choose two or three models to compare.", "info")
+    token = api.token_of(auth_data)
+    try:
+        runs, board = await asyncio.gather(
+            runs_of(models, token), api.get("/leaderboard", token=token)
+        )
+    except api.ApiError as exc:
+        blank = empty_figure("—")
+        return blank, blank, blank, alert(exc.detail)
+    series = summary_series(runs)
+    note = alert("Add one or two more models to compare.", "info") if len(models) < 2 else None
+    return (
+        cf.drift_vs_timestep(series["drift"]),
+        cf.force_vs_temperature(series["force"]),
+        cf.pareto_figure(board["rows"], models),
+        note,
+    )
+
+
+@callback(
+    Output("comp-rmsd", "figure"),
+    Output("comp-hr", "figure"),
+    Output("comp-phipsi", "figure"),
+    Output("comp-ke", "figure"),
+    Output("comp-pairs", "children"),
     Input("comp-models", "value"),
     Input("comp-structure", "value"),
     State("shell-auth", "data"),
 )
-async def compare(models: list[str] | None, structure: str | None, auth_data: Any) -> tuple:
+async def trajectories(models: list[str] | None, structure: str | None, auth_data: Any) -> tuple:
+    """Student vs teacher from identical initial conditions, and E_kin traces."""
     models = (models or [])[:MAX_MODELS]
     if not models:
-        blank = [empty_figure("Choose models above")] * len(GRAPHS)
-        return (*blank, "", alert("Choose two or three models to compare.", "info"))
-    token = api.token_of(auth_data)
+        blank = empty_figure("Choose models above")
+        return blank, blank, blank, blank, ""
     try:
-        data, board = await asyncio.gather(
-            gather_comparison(models, structure, token), api.get("/leaderboard", token=token)
-        )
+        data = await gather_trajectories(models, structure, api.token_of(auth_data))
     except api.ApiError as exc:
-        blank = [empty_figure("—")] * len(GRAPHS)
-        return (*blank, "", alert(exc.detail))
-    note = None
-    if len(models) < 2:
-        note = alert("Add one or two more models to compare.", "info")
+        blank = empty_figure("—")
+        return blank, blank, blank, blank, alert(exc.detail)
     return (
-        cf.drift_vs_timestep(data["drift"]),
-        cf.force_vs_temperature(data["force"]),
-        cf.pareto_figure(board["rows"], models),
         cf.rmsd_figure(data["rmsd"]),
         cf.hr_figure(data["hr"]),
         cf.phi_psi_figure(data["angles"]),
         cf.ke_traces(data["ke"]),
         _pairs_text(data["pairs"]),
-        note,
     )

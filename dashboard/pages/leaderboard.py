@@ -21,7 +21,7 @@ dash.register_page(__name__, path="/", name="Leaderboard", title="Leaderboard ·
 PROFILE = "m6"
 _num = Format(precision=3, scheme=Scheme.decimal_or_exponent)
 _pct = Format(precision=0, scheme=Scheme.percentage)
-COLUMNS = [
+COLUMNS: list[dict[str, Any]] = [
     {"name": "model", "id": "name"},
     {"name": "kind", "id": "kind"},
     {"name": "parameters", "id": "n_params", "type": "numeric", "format": Format(group=",")},
@@ -29,21 +29,41 @@ COLUMNS = [
     {"name": "pass rate", "id": "pass_rate", "type": "numeric", "format": _pct},
     {"name": "crash rate", "id": "crash_rate", "type": "numeric", "format": _pct},
     {"name": "drift (%)", "id": "median_drift_percent", "type": "numeric", "format": _num},
-    {"name": "|drift| (meV/ atom/ps)", "id": "median_abs_drift_meV_per_atom_per_ps",
-     "type": "numeric", "format": _num},
-    {"name": "force RMSE (eV/Å)", "id": "median_force_rmse_eV_per_A", "type": "numeric",
-     "format": _num},
-    {"name": "force MAE (eV/Å)", "id": "median_force_mae_eV_per_A", "type": "numeric",
-     "format": _num},
+    {
+        "name": "|drift| (meV/ atom/ps)",
+        "id": "median_abs_drift_meV_per_atom_per_ps",
+        "type": "numeric",
+        "format": _num,
+    },
+    {
+        "name": "force RMSE (eV/Å)",
+        "id": "median_force_rmse_eV_per_A",
+        "type": "numeric",
+        "format": _num,
+    },
+    {
+        "name": "force MAE (eV/Å)",
+        "id": "median_force_mae_eV_per_A",
+        "type": "numeric",
+        "format": _num,
+    },
     {"name": "force R²", "id": "median_force_r2", "type": "numeric", "format": _num},
-    {"name": "angle error (°)", "id": "median_force_angle_error_deg", "type": "numeric",
-     "format": _num},
-    {"name": "inference (ms/step)", "id": "median_inference_ms_per_step", "type": "numeric",
-     "format": _num},
+    {
+        "name": "angle error (°)",
+        "id": "median_force_angle_error_deg",
+        "type": "numeric",
+        "format": _num,
+    },
+    {
+        "name": "inference (ms/step)",
+        "id": "median_inference_ms_per_step",
+        "type": "numeric",
+        "format": _num,
+    },
     {"name": "speed-up (×)", "id": "speedup", "type": "numeric", "format": _num},
     {"name": "recommendation", "id": "recommendation"},
     {"name": "last finished", "id": "last"},
-]  # fmt: skip
+]
 #: Coloured cells: column -> metric of the criteria profile.
 LEVEL_COLUMNS = {
     "median_drift_percent": "drift_percent",
@@ -60,35 +80,66 @@ def layout(**_query: Any) -> html.Div:
                 "Leaderboard",
                 "Medians over finished runs (completed + crashed). Colours: criteria levels of "
                 "the m6 profile. Select 2–3 rows to compare, or click a model.",
-                html.Button("Compare selected", id="lb-compare", className="btn btn-primary",
-                            disabled=True),
-            ),  # fmt: skip
+                html.Button(
+                    "Compare selected", id="lb-compare", className="btn btn-primary", disabled=True
+                ),
+            ),
             card(
                 None,
                 html.Div(
                     [
-                        labelled("Suite", dcc.Dropdown(id="lb-suite", placeholder="all suites",
-                                                       className="filter")),
-                        labelled("Structure", dcc.Dropdown(id="lb-structure",
-                                 placeholder="all structures", className="filter")),
-                        labelled("Temperature", dcc.Dropdown(id="lb-temperature",
-                                 placeholder="all temperatures", className="filter")),
-                        labelled("Speed-up vs", dcc.Dropdown(id="lb-baseline",
-                                 placeholder="choose a baseline", className="filter")),
+                        labelled(
+                            "Suite",
+                            dcc.Dropdown(
+                                id="lb-suite", placeholder="all suites", className="filter"
+                            ),
+                        ),
+                        labelled(
+                            "Structure",
+                            dcc.Dropdown(
+                                id="lb-structure", placeholder="all structures", className="filter"
+                            ),
+                        ),
+                        labelled(
+                            "Temperature",
+                            dcc.Dropdown(
+                                id="lb-temperature",
+                                placeholder="all temperatures",
+                                className="filter",
+                            ),
+                        ),
+                        labelled(
+                            "Speed-up vs",
+                            dcc.Dropdown(
+                                id="lb-baseline",
+                                placeholder="choose a baseline",
+                                className="filter",
+                            ),
+                        ),
                     ],
                     className="filters",
-                ),  # fmt: skip
+                ),
                 html.Div(id="lb-error"),
                 dcc.Loading(
                     table(
-                        "lb-table", COLUMNS, sort_action="native", row_selectable="multi",
-                        selected_rows=[], page_size=50,
-                        style_cell={"padding": "6px 8px", "whiteSpace": "normal",
-                                    "height": "auto", "minWidth": "64px", "maxWidth": "150px"},
+                        "lb-table",
+                        COLUMNS,
+                        sort_action="native",
+                        row_selectable="multi",
+                        selected_rows=[],
+                        page_size=50,
+                        style_cell={
+                            "padding": "6px 8px",
+                            "whiteSpace": "normal",
+                            "height": "auto",
+                            "minWidth": "64px",
+                            "maxWidth": "150px",
+                        },
                         style_cell_conditional=[{"if": {"column_id": "name"}, "fontWeight": "600"}],
                     ),
-                    type="dot", delay_show=400,
-                ),  # fmt: skip
+                    type="dot",
+                    delay_show=400,
+                ),
                 html.Div(id="lb-legend", className="legend"),
             ),
         ]
@@ -111,15 +162,22 @@ async def filters(_id: Any, auth_data: Any) -> tuple:
         api.get("/models", token=token),
     )
     temps = sorted(
-        {float(t) for s in suites["items"] for t in (s.get("definition") or {}).get("temperatures_K", [])}
+        {
+            float(t)
+            for s in suites["items"]
+            for t in (s.get("definition") or {}).get("temperatures_K", [])
+        }
         | {100.0, 300.0, 500.0}
-    )  # fmt: skip
+    )
     return (
         [s["name"] for s in suites["items"]],
-        [{"label": f"{s['name']} ({s['formula']})", "value": s["spec"]} for s in structures["items"]],
+        [
+            {"label": f"{s['name']} ({s['formula']})", "value": s["spec"]}
+            for s in structures["items"]
+        ],
         [{"label": f"{t:g} K", "value": t} for t in temps],
         [{"label": m["name"], "value": m["spec"]} for m in models["items"]],
-    )  # fmt: skip
+    )
 
 
 def _styles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -157,15 +215,20 @@ def _styles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     Input("lb-baseline", "value"),
     State("shell-auth", "data"),
 )
-async def load(suite: Any, structure: Any, temperature: Any, baseline: Any, auth_data: Any) -> tuple:
+async def load(
+    suite: Any, structure: Any, temperature: Any, baseline: Any, auth_data: Any
+) -> tuple:
     params = {
         k: v
         for k, v in {
-            "suite": suite, "structure": structure, "temperature_K": temperature,
-            "baseline": baseline, "sort": "pass_rate",
+            "suite": suite,
+            "structure": structure,
+            "temperature_K": temperature,
+            "baseline": baseline,
+            "sort": "pass_rate",
         }.items()
         if v not in (None, "")
-    }  # fmt: skip
+    }
     try:
         body = await api.get("/leaderboard", token=api.token_of(auth_data), params=params)
     except api.ApiError as exc:
@@ -197,9 +260,12 @@ def enable_compare(selected: list[int] | None) -> bool:
     prevent_initial_call=True,
 )
 def go_compare(
-    _n: Any, cell: dict[str, Any] | None, selected: list[int], data: list[dict[str, Any]],
+    _n: Any,
+    cell: dict[str, Any] | None,
+    selected: list[int],
+    data: list[dict[str, Any]],
     baseline: str | None,
-) -> Any:  # fmt: skip
+) -> Any:
     trigger = dash.ctx.triggered_id
     if trigger == "lb-compare" and selected:
         models = [data[i]["model"] for i in selected[:3]]

@@ -28,26 +28,41 @@ def layout(suite: str | None = None, **_q: Any) -> html.Div:
                 "Report",
                 "The M6 report of a suite as one self-contained HTML file (plots included, "
                 "opens offline).",
-                html.Button("Download HTML report", id="report-export",
-                            className="btn btn-primary"),
-            ),  # fmt: skip
+                html.Button(
+                    "Download HTML report", id="report-export", className="btn btn-primary"
+                ),
+            ),
             card(
                 None,
                 html.Div(
                     [
-                        labelled("Suite", dcc.Dropdown(
-                            id="report-suite", value=suite or ALL_RUNS, clearable=False,
-                            options=[{"label": "all runs", "value": ALL_RUNS}], className="filter")),
-                        labelled("Speed-up vs", dcc.Dropdown(
-                            id="report-baseline", placeholder="choose a baseline",
-                            className="filter")),
+                        labelled(
+                            "Suite",
+                            dcc.Dropdown(
+                                id="report-suite",
+                                value=suite or ALL_RUNS,
+                                clearable=False,
+                                options=[{"label": "all runs", "value": ALL_RUNS}],
+                                className="filter",
+                            ),
+                        ),
+                        labelled(
+                            "Speed-up vs",
+                            dcc.Dropdown(
+                                id="report-baseline",
+                                placeholder="choose a baseline",
+                                className="filter",
+                            ),
+                        ),
                     ],
                     className="filters",
-                ),  # fmt: skip
+                ),
                 html.Div(id="report-status"),
             ),
-            card("Executive summary (preview)", dcc.Loading(html.Div(id="report-preview"),
-                                                            type="dot")),  # fmt: skip
+            card(
+                "Executive summary (preview)",
+                dcc.Loading(html.Div(id="report-preview"), type="dot"),
+            ),
         ]
     )
 
@@ -86,15 +101,17 @@ async def collect(suite: str | None, baseline: str | None, token: str | None) ->
         r["model"]: [x for x in lst if suite is None or x.get("suite") == suite]
         for r, lst in zip(rows, runs_lists, strict=True)
     }
-    definition = next(
-        (s.get("definition") for s in suites["items"] if s["name"] == suite), None
-    )
+    definition = next((s.get("definition") for s in suites["items"] if s["name"] == suite), None)
     profile_name = (definition or {}).get("profile") or "m6"
     profile = await asyncio.to_thread(criteria.profile_definition, profile_name)
     return ReportData(
-        suite=suite, suite_definition=definition, profile=profile, rows=rows, runs=runs,
+        suite=suite,
+        suite_definition=definition,
+        profile=profile,
+        rows=rows,
+        runs=runs,
         baseline=baseline,
-    )  # fmt: skip
+    )
 
 
 def _suite(value: str | None) -> str | None:
@@ -115,28 +132,44 @@ async def preview(suite: str | None, baseline: str | None, auth_data: Any) -> An
         return alert(exc.detail)
     rows = sorted(
         board["rows"],
-        key=lambda r: RANKING.index(r["recommendation"])
-        if r.get("recommendation") in RANKING
-        else len(RANKING),
+        key=lambda r: (
+            RANKING.index(r["recommendation"])
+            if r.get("recommendation") in RANKING
+            else len(RANKING)
+        ),
     )
     if not rows:
         return alert("No finished runs in this suite yet.", "info")
-    head = ["potential", "recommendation", "runs", "pass rate", "crash rate", "drift",
-            "force RMSE", "inference", "speed-up"]  # fmt: skip
+    head = [
+        "potential",
+        "recommendation",
+        "runs",
+        "pass rate",
+        "crash rate",
+        "drift",
+        "force RMSE",
+        "inference",
+        "speed-up",
+    ]
     body = [
-        html.Tr([
-            html.Td(r["name"]), html.Td(recommendation_badge(r.get("recommendation"))),
-            html.Td(num(r["runs"])), html.Td(percent(r.get("pass_rate"))),
-            html.Td(percent(r.get("crash_rate"))),
-            html.Td(num(r.get("median_drift_percent"), 3, "%")),
-            html.Td(num(r.get("median_force_rmse_eV_per_A"), 3, "eV/Å")),
-            html.Td(num(r.get("median_inference_ms_per_step"), 3, "ms/step")),
-            html.Td(num(r.get("speedup"), 3, "×")),
-        ])
+        html.Tr(
+            [
+                html.Td(r["name"]),
+                html.Td(recommendation_badge(r.get("recommendation"))),
+                html.Td(num(r["runs"])),
+                html.Td(percent(r.get("pass_rate"))),
+                html.Td(percent(r.get("crash_rate"))),
+                html.Td(num(r.get("median_drift_percent"), 3, "%")),
+                html.Td(num(r.get("median_force_rmse_eV_per_A"), 3, "eV/Å")),
+                html.Td(num(r.get("median_inference_ms_per_step"), 3, "ms/step")),
+                html.Td(num(r.get("speedup"), 3, "×")),
+            ]
+        )
         for r in rows
-    ]  # fmt: skip
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
-                      className="criteria")  # fmt: skip
+    ]
+    return html.Table(
+        [html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)], className="criteria"
+    )
 
 
 @callback(

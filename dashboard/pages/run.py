@@ -5,6 +5,7 @@ the criteria table filling in, cancel, and the downloads once the run has ended.
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 
 import dash
@@ -21,15 +22,16 @@ from dashboard.components import (
     status_badge,
     tile,
 )
-from dashboard.figures import empty_figure, energy_figure, molecule_figure
+from dashboard.figures import energy_figure, placeholder
 from dashboard.format import ACTIVE_STATUSES, duration, num, short_spec, when
+from dashboard.molecule import molecule_figure
 
 dash.register_page(__name__, path_template="/runs/<run_id>", title="Run · mdval", order=10)
 
 #: Poll interval of the live view; the worker flushes about every second.
 POLL_MS = 1000
-#: The 3D view reads the trajectory file's end this often.
-FRAME_POLL_MS = 3000
+#: The 3D view reads the trajectory file's end at most this often.
+FRAME_EVERY_S = 3.0
 
 
 def layout(run_id: str | None = None, **_query: Any) -> html.Div:
@@ -43,17 +45,17 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
             dcc.Store(id="run-state"),
             dcc.Store(id="run-frame-time"),
             dcc.Interval(id="run-poll", interval=POLL_MS, disabled=True),
-            dcc.Interval(id="run-frame-poll", interval=FRAME_POLL_MS),
             page_header(
                 f"Run #{rid}",
                 None,
                 html.Span(id="run-status"),
                 dcc.ConfirmDialogProvider(
-                    html.Button("Cancel run", id="run-cancel", className="btn btn-danger",
-                                disabled=True),
+                    html.Button(
+                        "Cancel run", id="run-cancel", className="btn btn-danger", disabled=True
+                    ),
                     id="run-cancel-confirm",
                     message=f"Cancel run #{rid}? A running run stops at its next record.",
-                ),  # fmt: skip
+                ),
             ),
             html.Div(id="run-subtitle", className="subtitle run-subtitle"),
             html.Div(id="run-message"),
@@ -70,14 +72,21 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
             card("Energies and temperature", graph("run-energy", energy_figure(None), height=460)),
             html.Div(
                 [
-                    card(None, graph("run-drift", empty_figure("Loading…", height=300), height=300)),
-                    card(None, graph("run-hist", empty_figure("Loading…", height=300), height=300)),
+                    card(None, graph("run-drift", placeholder("Loading…", height=300), height=300)),
+                    card(None, graph("run-hist", placeholder("Loading…", height=300), height=300)),
                 ],
                 className="grid-2",
             ),
             html.Div(
                 [
-                    card("Current frame", graph("run-molecule", molecule_figure(None), height=380)),
+                    card(
+                        "Current frame",
+                        graph(
+                            "run-molecule",
+                            placeholder("No frame written yet", height=380),
+                            height=380,
+                        ),
+                    ),
                     card("Criteria", html.Div(id="run-criteria"), html.Div(id="run-downloads")),
                 ],
                 className="grid-2",
@@ -90,10 +99,12 @@ def _header(run: dict[str, Any]) -> Any:
     parts = [
         html.B(short_spec(run["model"])),
         " on ",
-        html.B(f"{run['structure']} ({run.get('formula') or '?'}, {run.get('n_atoms') or '?'} atoms)"),
+        html.B(
+            f"{run['structure']} ({run.get('formula') or '?'}, {run.get('n_atoms') or '?'} atoms)"
+        ),
         f" · {num(run['temperature_K'])} K · {num(run['timestep_fs'])} fs · "
         f"{num(run['duration_ps'])} ps NVE",
-    ]  # fmt: skip
+    ]
     if run.get("equilibration_ps"):
         parts.append(f" after {num(run['equilibration_ps'])} ps NVT")
     if run.get("reference"):
@@ -127,13 +138,18 @@ def _downloads(run: dict[str, Any]) -> Any:
     ]
     return html.Div(
         [
-            html.A(label, href=api.download_url(run["id"], what), className="btn btn-ghost",
-                   download="", id=f"run-download-{what.split('.')[0]}")
+            html.A(
+                label,
+                href=api.download_url(run["id"], what),
+                className="btn btn-ghost",
+                download="",
+                id=f"run-download-{what.split('.')[0]}",
+            )
             for label, what, ok in links
             if ok
         ],
         className="downloads",
-    )  # fmt: skip
+    )
 
 
 def _message(run: dict[str, Any]) -> Any:
@@ -157,15 +173,28 @@ def _message(run: dict[str, Any]) -> Any:
     return None
 
 
-_OUTPUTS = ("run-energy.figure", "run-drift.figure", "run-hist.figure", "run-state.data",
-            "run-status.children", "run-subtitle.children", "run-message.children",
-            "run-progress.children", "run-eta.children", "run-drift-now.children",
-            "run-fe-now.children", "run-inference.children", "run-criteria.children",
-            "run-downloads.children", "run-poll.disabled", "run-cancel.disabled")  # fmt: skip
+_OUTPUTS = (
+    "run-energy.figure",
+    "run-drift.figure",
+    "run-hist.figure",
+    "run-state.data",
+    "run-status.children",
+    "run-subtitle.children",
+    "run-message.children",
+    "run-progress.children",
+    "run-eta.children",
+    "run-drift-now.children",
+    "run-fe-now.children",
+    "run-inference.children",
+    "run-criteria.children",
+    "run-downloads.children",
+    "run-poll.disabled",
+    "run-cancel.disabled",
+)
 
 
 def _outputs(duplicate: bool) -> list[Output]:
-    return [Output(*o.split("."), allow_duplicate=duplicate) for o in _OUTPUTS]
+    return [Output(o.split(".")[0], o.split(".")[1], allow_duplicate=duplicate) for o in _OUTPUTS]
 
 
 @callback(
@@ -211,7 +240,7 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
     definition = await asyncio.to_thread(criteria.profile_definition, run["profile"])
     device = criteria.device_class(run.get("device_name") or run.get("device"))
     if fresh:
-        energy, drift, hist = data.full_figures(state, thermo, fes, definition, device)
+        energy, drift, hist = data.full_figures(run, state, thermo, fes, definition, device)
     else:
         energy, drift, hist, _added = data.patches(state, thermo, fes)
     metrics = live.provisional_metrics(state)
@@ -243,26 +272,27 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
 @callback(
     Output("run-molecule", "figure"),
     Output("run-frame-time", "data"),
-    Output("run-frame-poll", "disabled"),
-    Input("run-frame-poll", "n_intervals"),
+    Input("run-state", "data"),
     State("run-id", "data"),
     State("run-frame-time", "data"),
-    State("shell-auth", "data"),
 )
-async def frame(_n: Any, run_id: int, shown: Any, auth_data: Any) -> tuple[Any, Any, bool]:
-    try:
-        run = await api.get(f"/runs/{run_id}", token=api.token_of(auth_data))
-    except api.ApiError:
-        return no_update, no_update, True
-    ended = run["status"] not in ACTIVE_STATUSES
+async def frame(state: dict[str, Any] | None, run_id: int, shown: Any) -> tuple[Any, Any]:
+    """After each poll (so that the energies paint first): the newest frame, when it
+    changed and at most every FRAME_EVERY_S."""
+    if not state:
+        return no_update, no_update
+    now = time.monotonic()
+    if shown and now - shown[-1] < FRAME_EVERY_S and state.get("status") in ACTIVE_STATUSES:
+        return no_update, no_update
+    run = {"id": run_id, "attempt": state.get("attempt")}
     current = await data.current_frame(run)
     if current is None:
-        return no_update, no_update, ended
-    key = [run.get("attempt"), current.info.get("step"), current.time_ps]
-    if key == shown:
-        return no_update, no_update, ended
+        return no_update, no_update
+    key = [run["attempt"], current.info.get("step"), current.time_ps]
+    if shown and key == shown[:3]:
+        return no_update, [*key, now]
     title = f"step {int(current.info.get('step', 0)):,} · t = {num(current.time_ps)} ps"
-    return molecule_figure(current, title=title), key, ended
+    return molecule_figure(current, title=title), [*key, now]
 
 
 @callback(
@@ -278,4 +308,3 @@ async def cancel(_n: Any, run_id: int, auth_data: Any) -> Any:
     except api.ApiError as exc:
         return alert(f"Not cancelled: {exc.detail}")
     return alert(body["message"], "info")
-

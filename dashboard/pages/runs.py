@@ -45,16 +45,29 @@ def layout(**_query: Any) -> html.Div:
                 None,
                 html.Div(
                     [
-                        labelled("Status", dcc.Dropdown(
-                            id="runs-status", options=list(STATUSES), multi=True,
-                            placeholder="any status", className="filter")),
-                        labelled("Model", dcc.Input(
-                            id="runs-model", placeholder="spec, e.g. zoo:tiny", debounce=True,
-                            className="filter-input")),
+                        labelled(
+                            "Status",
+                            dcc.Dropdown(
+                                id="runs-status",
+                                options=list(STATUSES),
+                                multi=True,
+                                placeholder="any status",
+                                className="filter",
+                            ),
+                        ),
+                        labelled(
+                            "Model",
+                            dcc.Input(
+                                id="runs-model",
+                                placeholder="spec, e.g. zoo:tiny",
+                                debounce=True,
+                                className="filter-input",
+                            ),
+                        ),
                         html.Span(id="runs-total", className="muted"),
                     ],
                     className="filters",
-                ),  # fmt: skip
+                ),
                 html.Div(id="runs-error"),
                 table("runs-table", COLUMNS, page_size=25, sort_action="native"),
             ),

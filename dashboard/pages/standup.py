@@ -40,41 +40,65 @@ def layout(**_query: Any) -> html.Div:
                 "Stand-up",
                 "What changed since the last stand-up.",
                 dcc.Dropdown(
-                    id="su-window", options=[{"label": t, "value": h} for h, t in WINDOWS_H],
-                    value=24, clearable=False, className="filter",
+                    id="su-window",
+                    options=[{"label": t, "value": h} for h, t in WINDOWS_H],
+                    value=24,
+                    clearable=False,
+                    className="filter",
                 ),
-            ),  # fmt: skip
+            ),
             html.Div(id="su-error"),
             html.Div(id="su-tiles", className="tiles"),
             card(
                 "New failures",
-                table("su-failures", [
-                    {"name": "run", "id": "run", "presentation": "markdown"},
-                    {"name": "status", "id": "status"}, {"name": "model", "id": "model"},
-                    {"name": "structure", "id": "structure"}, {"name": "reason", "id": "reason"},
-                    {"name": "finished", "id": "finished"},
-                ], style_data={"whiteSpace": "normal", "height": "auto"}),
-            ),  # fmt: skip
+                table(
+                    "su-failures",
+                    [
+                        {"name": "run", "id": "run", "presentation": "markdown"},
+                        {"name": "status", "id": "status"},
+                        {"name": "model", "id": "model"},
+                        {"name": "structure", "id": "structure"},
+                        {"name": "reason", "id": "reason"},
+                        {"name": "finished", "id": "finished"},
+                    ],
+                    style_data={"whiteSpace": "normal", "height": "auto"},
+                ),
+            ),
             html.Div(
                 [
-                    card("In progress", table("su-running", [
-                        {"name": "run", "id": "run", "presentation": "markdown"},
-                        {"name": "model", "id": "model"}, {"name": "structure", "id": "structure"},
-                        {"name": "progress", "id": "progress"}, {"name": "ETA", "id": "eta"},
-                    ])),
+                    card(
+                        "In progress",
+                        table(
+                            "su-running",
+                            [
+                                {"name": "run", "id": "run", "presentation": "markdown"},
+                                {"name": "model", "id": "model"},
+                                {"name": "structure", "id": "structure"},
+                                {"name": "progress", "id": "progress"},
+                                {"name": "ETA", "id": "eta"},
+                            ],
+                        ),
+                    ),
                     card("Leaderboard changes", html.Div(id="su-changes")),
                 ],
                 className="grid-2",
-            ),  # fmt: skip
+            ),
             card(
                 "Finished",
-                table("su-finished", [
-                    {"name": "run", "id": "run", "presentation": "markdown"},
-                    {"name": "status", "id": "status"}, {"name": "verdict", "id": "verdict"},
-                    {"name": "model", "id": "model"}, {"name": "structure", "id": "structure"},
-                    {"name": "suite", "id": "suite"}, {"name": "finished", "id": "finished"},
-                ], page_size=20),
-            ),  # fmt: skip
+                table(
+                    "su-finished",
+                    [
+                        {"name": "run", "id": "run", "presentation": "markdown"},
+                        {"name": "status", "id": "status"},
+                        {"name": "verdict", "id": "verdict"},
+                        {"name": "model", "id": "model"},
+                        {"name": "structure", "id": "structure"},
+                        {"name": "suite", "id": "suite"},
+                        {"name": "finished", "id": "finished"},
+                    ],
+                    page_size=20,
+                ),
+            ),
         ]
     )
 
@@ -82,8 +106,13 @@ def layout(**_query: Any) -> html.Div:
 def _change(c: dict[str, Any]) -> html.Li:
     after, before = c["after"], c.get("before") or {}
     if c["change"] == "new":
-        return html.Li([html.B(c["model"]), f" is new: {num(after['runs'])} runs scored, "
-                        f"pass rate {percent(after['pass_rate'])}"])  # fmt: skip
+        return html.Li(
+            [
+                html.B(c["model"]),
+                f" is new: {num(after['runs'])} runs scored, "
+                f"pass rate {percent(after['pass_rate'])}",
+            ]
+        )
     diffs = []
     for key, (label, fmt) in CHANGE_LABELS.items():
         if before.get(key) != after.get(key):
@@ -119,23 +148,38 @@ async def load(_n: Any, hours: int | None, auth_data: Any) -> tuple:
         tile("Queued", num(body["queued"])),
     ]
     fail_rows = [
-        {"run": _link(r["id"]), "status": r["status"], "model": short_spec(r["model"]),
-         "structure": short_spec(r["structure"]), "reason": r.get("failure_reason") or "—",
-         "finished": when(r.get("finished_at"))}
+        {
+            "run": _link(r["id"]),
+            "status": r["status"],
+            "model": short_spec(r["model"]),
+            "structure": short_spec(r["structure"]),
+            "reason": r.get("failure_reason") or "—",
+            "finished": when(r.get("finished_at")),
+        }
         for r in failures
-    ]  # fmt: skip
+    ]
     run_rows = [
-        {"run": _link(r["id"]), "model": short_spec(r["model"]),
-         "structure": short_spec(r["structure"]), "progress": f"{r['progress_percent']:.0f} %",
-         "eta": duration(r.get("eta_s"))}
+        {
+            "run": _link(r["id"]),
+            "model": short_spec(r["model"]),
+            "structure": short_spec(r["structure"]),
+            "progress": f"{r['progress_percent']:.0f} %",
+            "eta": duration(r.get("eta_s")),
+        }
         for r in running
-    ]  # fmt: skip
+    ]
     done_rows = [
-        {"run": _link(r["id"]), "status": r["status"], "verdict": r.get("verdict") or "—",
-         "model": short_spec(r["model"]), "structure": short_spec(r["structure"]),
-         "suite": r.get("suite") or "", "finished": when(r.get("finished_at"))}
+        {
+            "run": _link(r["id"]),
+            "status": r["status"],
+            "verdict": r.get("verdict") or "—",
+            "model": short_spec(r["model"]),
+            "structure": short_spec(r["structure"]),
+            "suite": r.get("suite") or "",
+            "finished": when(r.get("finished_at")),
+        }
         for r in finished
-    ]  # fmt: skip
+    ]
     changes = body["leaderboard_changes"]
     change_list = (
         html.Ul([_change(c) for c in changes], className="changes")

@@ -14,88 +14,41 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import api, auth
-from dashboard.components import alert, card, page_header
+from dashboard.components import alert, page_header
 from dashboard.submit_checks import plan
+from dashboard.submit_form import form
 
 dash.register_page(__name__, path="/submit", name="Submit", title="Submit · mdval", order=1)
 
-FIELDS = ("model", "reference", "structure", "mode", "suite", "temperatures", "timesteps",
-          "duration_ps", "equilibration_ps", "seeds", "record_every", "device", "profile")  # fmt: skip
+FIELDS = (
+    "model",
+    "reference",
+    "structure",
+    "mode",
+    "suite",
+    "temperatures",
+    "timesteps",
+    "duration_ps",
+    "equilibration_ps",
+    "seeds",
+    "record_every",
+    "device",
+    "profile",
+)
 _FORM = [State(f"submit-{f.replace('_', '-')}", "value") for f in FIELDS]
 
 
-def _field(label: str, control: Any, hint: str | None = None) -> html.Label:
-    return html.Label(
-        [html.Span(label, className="field-label"), control,
-         html.Span(hint, className="field-hint") if hint else None],
-        className="field",
-    )  # fmt: skip
-
-
-def _number(name: str, value: float | None, **kw: Any) -> dcc.Input:
-    return dcc.Input(id=f"submit-{name}", type="number", value=value, className="input", **kw)
-
-
 def layout(**_query: Any) -> html.Div:
-    upload_style = "upload"
     return html.Div(
         [
             dcc.Store(id="submit-catalog"),
             dcc.Location(id="submit-go", refresh="callback-nav"),
-            page_header("Submit a validation run", "Everything is checked before anything is queued."),
-            html.Div(
-                [
-                    html.Div(
-                        [
-                            card(
-                                "Potential",
-                                _field("Model under test", dcc.Dropdown(id="submit-model", placeholder="choose a registered potential")),
-                                dcc.Upload(html.Div(["Or drop a TorchScript file (.pt) here"]), id="submit-model-upload", className=upload_style, accept=".pt,.pth"),
-                                html.Div(id="submit-model-upload-status"),
-                                _field("Reference (teacher)", dcc.Dropdown(id="submit-reference", placeholder="none: skip force errors"), "Evaluated on sampled frames of the model's own trajectory."),
-                            ),
-                            card(
-                                "Structure",
-                                dcc.RadioItems(id="submit-structure-source", options=[{"label": " built-in / registered", "value": "builtin"}, {"label": " upload a file", "value": "upload"}, {"label": " SMILES", "value": "smiles"}], value="builtin", inline=True, className="radios"),
-                                html.Div(_field("Structure", dcc.Dropdown(id="submit-structure", placeholder="choose a structure")), id="submit-structure-pick"),
-                                html.Div(dcc.Upload(html.Div("Drop an xyz / extxyz / pdb / cif / sdf file here"), id="submit-structure-upload", className=upload_style), id="submit-structure-file", style={"display": "none"}),
-                                html.Div([dcc.Input(id="submit-smiles", placeholder="e.g. CC(=O)NC(C)C(=O)NC", className="input", debounce=True), html.Button("Preview", id="submit-smiles-preview", className="btn btn-ghost")], id="submit-structure-smiles", className="inline", style={"display": "none"}),
-                                html.Div(id="submit-structure-status"),
-                                html.Div(id="submit-structure-info", className="structure-info"),
-                            ),
-                        ],
-                        className="col",
-                    ),
-                    html.Div(
-                        [
-                            card(
-                                "Protocol",
-                                dcc.RadioItems(id="submit-mode", options=[{"label": " custom", "value": "custom"}, {"label": " suite preset", "value": "suite"}], value="custom", inline=True, className="radios"),
-                                html.Div([_field("Suite", dcc.Dropdown(id="submit-suite", placeholder="choose a suite")), html.P(id="submit-suite-info", className="muted")], id="submit-suite-box", style={"display": "none"}),
-                                html.Div(
-                                    [
-                                        html.Div([_field("Temperatures (K)", dcc.Input(id="submit-temperatures", value="300", className="input", debounce=False), "one or more, e.g. 100, 300, 500"), _field("Timesteps (fs)", dcc.Input(id="submit-timesteps", value="0.5", className="input"), "e.g. 0.5, 1, 2")], className="row-2"),
-                                        html.Div([_field("NVE duration (ps)", _number("duration-ps", 1.0, step="any")), _field("NVT equilibration (ps)", _number("equilibration-ps", 0.0, step="any"))], className="row-2"),
-                                        html.Div([_field("Seeds", _number("seeds", 1, step=1, min=1)), _field("Record every (steps)", _number("record-every", 10, step=1, min=1))], className="row-2"),
-                                    ],
-                                    id="submit-custom-box",
-                                ),
-                                html.Div([_field("Criteria profile", dcc.Dropdown(id="submit-profile", value="m6", options=["m6"], clearable=False)), _field("Device", dcc.Dropdown(id="submit-device", options=["auto", "cpu", "cuda"], value="auto", clearable=False))], className="row-2"),
-                            ),
-                            card(
-                                "Check",
-                                html.Div(id="submit-checks"),
-                                html.Button("Queue", id="submit-button", className="btn btn-primary btn-lg", disabled=True),
-                                dcc.Loading(html.Div(id="submit-result"), type="dot"),
-                            ),
-                        ],
-                        className="col",
-                    ),
-                ],
-                className="grid-2 submit-grid",
+            page_header(
+                "Submit a validation run", "Everything is checked before anything is queued."
             ),
+            form(),
         ]
-    )  # fmt: skip
+    )
 
 
 @callback(
@@ -111,9 +64,11 @@ def layout(**_query: Any) -> html.Div:
 async def load_catalog(_id: Any, auth_data: Any) -> tuple:
     token = api.token_of(auth_data)
     models, structures, suites, profiles = await asyncio.gather(
-        api.get("/models", token=token), api.get("/structures", token=token),
-        api.get("/suites", token=token), api.get("/profiles", token=token),
-    )  # fmt: skip
+        api.get("/models", token=token),
+        api.get("/structures", token=token),
+        api.get("/suites", token=token),
+        api.get("/profiles", token=token),
+    )
     catalog = {
         "models": {m["spec"]: m for m in models["items"]},
         "structures": {s["spec"]: s for s in structures["items"]},
@@ -143,7 +98,8 @@ def _options(catalog: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
     Input("submit-mode", "value"),
 )
 def sections(source: str, mode: str) -> tuple:
-    show, hide = {}, {"display": "none"}
+    show: dict[str, str] = {}
+    hide = {"display": "none"}
     suite = mode == "suite"
     return (
         show if source == "builtin" and not suite else hide,
@@ -175,19 +131,29 @@ def check(*args: Any) -> tuple:
     bodies, problems = plan(form, catalog)
     s = catalog.get("structures", {}).get(form.get("structure") or "")
     info = (
-        [html.B(s["formula"]), f" · {s['n_atoms']} atoms · elements {', '.join(s['elements'])}"
-         + (" · periodic" if s.get("periodic") else "")]
-        if s else None
-    )  # fmt: skip
+        [
+            html.B(s["formula"]),
+            f" · {s['n_atoms']} atoms · elements {', '.join(s['elements'])}"
+            + (" · periodic" if s.get("periodic") else ""),
+        ]
+        if s
+        else None
+    )
     suite = catalog.get("suites", {}).get(form.get("suite") or "")
     suite_info = (suite.get("description") or "") if suite else ""
     items = [html.Li(p, className="problem") for p in problems]
     if not auth.can_write(auth_data):
-        items.append(html.Li("Sign in with a submitter token (top right) to queue runs.",
-                             className="problem"))  # fmt: skip
+        items.append(
+            html.Li(
+                "Sign in with a submitter token (top right) to queue runs.", className="problem"
+            )
+        )
     if not items:
-        what = (f"the {form['suite']} suite ({suite.get('n_runs') or '?'} runs)" if suite and
-                form.get("mode") == "suite" else f"{len(bodies)} run{'s' if len(bodies) != 1 else ''}")  # fmt: skip
+        what = (
+            f"the {form['suite']} suite ({suite.get('n_runs') or '?'} runs)"
+            if suite and form.get("mode") == "suite"
+            else f"{len(bodies)} run{'s' if len(bodies) != 1 else ''}"
+        )
         return html.P(f"Ready: queues {what}.", className="ok"), False, info, suite_info
     return html.Ul(items, className="problems"), True, info, suite_info
 
@@ -209,8 +175,9 @@ async def submit(_n: Any, *args: Any) -> tuple[Any, Any]:
     token, first, queued = api.token_of(auth_data), None, 0
     for body in bodies:
         try:
-            answer = await api.post("/runs", token=token, json=body,
-                                    headers={"Idempotency-Key": str(uuid.uuid4())})  # fmt: skip
+            answer = await api.post(
+                "/runs", token=token, json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
+            )
         except api.ApiError as exc:
             where = f" ({exc.field})" if exc.field else ""
             done = f" {queued} of {len(bodies)} runs were queued before this." if queued else ""
@@ -246,21 +213,34 @@ async def _upload(path: str, field: str, filename: str, contents: str, auth_data
     State("shell-auth", "data"),
     prevent_initial_call=True,
 )
-async def register(model_file: Any, structure_file: Any, _p: Any, _s: Any, model_name: Any,
-                   structure_name: Any, smiles: Any, catalog: Any, auth_data: Any) -> tuple:  # fmt: skip
+async def register(
+    model_file: Any,
+    structure_file: Any,
+    _p: Any,
+    _s: Any,
+    model_name: Any,
+    structure_name: Any,
+    smiles: Any,
+    catalog: Any,
+    auth_data: Any,
+) -> tuple:
     trigger = dash.ctx.triggered_id
-    keep = [no_update] * 8
+    keep: list[Any] = [no_update] * 8
     try:
         if trigger == "submit-model-upload" and model_file:
             row = await _upload("/models", "file", model_name, model_file, auth_data)
             catalog["models"][row["spec"]] = row
-            note = alert(f"Uploaded {row['spec']}: {row['status']}.", "success" if row["status"] == "ready" else "info")  # fmt: skip
+            note = alert(
+                f"Uploaded {row['spec']}: {row['status']}.",
+                "success" if row["status"] == "ready" else "info",
+            )
             return (catalog, *_options(catalog), row["spec"], no_update, note, None)
         if trigger == "submit-structure-upload" and structure_file:
             row = await _upload("/structures", "file", structure_name, structure_file, auth_data)
         elif trigger in ("submit-smiles-preview", "submit-smiles") and smiles:
-            row = await api.post("/structures", token=api.token_of(auth_data),
-                                 data={"smiles": smiles.strip()})  # fmt: skip
+            row = await api.post(
+                "/structures", token=api.token_of(auth_data), data={"smiles": smiles.strip()}
+            )
         else:
             return tuple(keep)
     except api.ApiError as exc:

@@ -7,6 +7,7 @@ run resumes and workers run in parallel. Trajectories, not frames, are assigned 
 molecule   trajectories (split: temperatures in K)
 ========== ===================================================================
 core       train: 100, 250, 400, 600 · val: 350 · test: 300, 500
+           + extra train: 150, 300, 300, 450, 600, 600 from GFN2-xTB minima
 train      train: 100, 250, 400, 600 · val: 350
 heldout    heldout: 300, 500 (never trained on)
 ========== ===================================================================
@@ -49,6 +50,9 @@ class TeacherConfig:
     displacement_sigma_A: tuple[float, float] = (0.03, 0.12)
     n_stretched: int = 50
     stretch_factor: tuple[float, float] = (0.85, 1.35)
+    #: Extra training trajectories of the core molecules, started from GFN2-xTB minima.
+    core_extra_temperatures_K: tuple[float, ...] = (150.0, 300.0, 300.0, 450.0, 600.0, 600.0)
+    relax_fmax_eV_per_A: float = 0.05
     method: str = "GFN2-xTB"
     accuracy: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -77,45 +81,80 @@ def _label(atoms: Any) -> tuple[float, np.ndarray]:
     return energy, forces
 
 
-def sample_molecule(spec: MoleculeSpec, index: int, cfg: TeacherConfig) -> dict[str, np.ndarray]:
-    """All frames of one molecule as flat arrays (see :mod:`mdval.zoo.dataset`)."""
+Frame = tuple[np.ndarray, float, np.ndarray, int, float, int, int]
+
+
+def _md_frames(
+    spec: MoleculeSpec,
+    index: int,
+    cfg: TeacherConfig,
+    plan: list[tuple[int, str, float]],
+    *,
+    relax_start: bool,
+) -> tuple[list[Frame], np.ndarray]:
+    """Langevin MD frames of trajectories ``(k, split, temperature_K)``; seed from ``k``."""
     from ase import units
     from ase.md.langevin import Langevin
     from ase.md.velocitydistribution import MaxwellBoltzmannDistribution, Stationary, ZeroRotation
+    from ase.optimize import BFGS
 
-    frames: list[tuple[np.ndarray, float, np.ndarray, int, float, int, int]] = []
-    train_frames: list[np.ndarray] = []
-    numbers: np.ndarray | None = None
-    for k, (split, temperature) in enumerate(trajectory_plan(spec, cfg)):
+    frames: list[Frame] = []
+    numbers = np.zeros(0, dtype=np.int64)
+    for k, split, temperature in plan:
         seed = cfg.seed + 1000 * index + k
         rng = np.random.default_rng(seed)
         atoms = embed(spec.smiles, seed=seed)
         numbers = atoms.numbers.copy()
         atoms.calc = _calculator(cfg)
-        MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
-        Stationary(atoms)
-        if len(atoms) > 2:
-            ZeroRotation(atoms)
-        dyn = Langevin(
-            atoms,
-            timestep=cfg.timestep_fs * units.fs,
-            temperature_K=temperature,
-            friction=cfg.friction_per_fs / units.fs,
-            fixcm=False,
-            rng=rng,
-        )
         try:
+            if relax_start:  # start from a GFN2-xTB minimum, as mdval's built-in structures do
+                BFGS(atoms, logfile=None).run(fmax=cfg.relax_fmax_eV_per_A, steps=200)
+            MaxwellBoltzmannDistribution(atoms, temperature_K=temperature, rng=rng)
+            Stationary(atoms)
+            if len(atoms) > 2:
+                ZeroRotation(atoms)
+            dyn = Langevin(
+                atoms,
+                timestep=cfg.timestep_fs * units.fs,
+                temperature_K=temperature,
+                friction=cfg.friction_per_fs / units.fs,
+                fixcm=False,
+                rng=rng,
+            )
             dyn.run(cfg.equilibration_steps)
             for _ in range(cfg.frames_per_trajectory):
                 dyn.run(cfg.stride_steps)
                 energy, forces = _label(atoms)
                 pos = atoms.positions.copy()
                 frames.append((pos, energy, forces, SPLITS.index(split), temperature, k, 0))
-                if split == "train":
-                    train_frames.append(pos)
         except Exception as exc:  # SCF failure: keep what the trajectory produced
             print(f"[teacher] {spec.name} trajectory {k} stopped: {exc}", flush=True)
-    if spec.role != "heldout" and train_frames and numbers is not None:
+    return frames, numbers
+
+
+def extra_plan(spec: MoleculeSpec, cfg: TeacherConfig) -> list[tuple[int, str, float]]:
+    """Extra training trajectories of core molecules, numbered after the base plan."""
+    if spec.role != "core":
+        return []
+    k0 = len(trajectory_plan(spec, cfg))
+    return [(k0 + i, "train", t) for i, t in enumerate(cfg.core_extra_temperatures_K)]
+
+
+def sample_extra(spec: MoleculeSpec, index: int, cfg: TeacherConfig) -> list[Frame]:
+    """The extra trajectories of a core molecule (from GFN2-xTB-relaxed starts)."""
+    return _md_frames(spec, index, cfg, extra_plan(spec, cfg), relax_start=True)[0]
+
+
+def sample_molecule(spec: MoleculeSpec, index: int, cfg: TeacherConfig) -> dict[str, np.ndarray]:
+    """All frames of one molecule as flat arrays (see :mod:`mdval.zoo.dataset`).
+
+    Order: base MD trajectories, displaced, stretched, then the core molecules' extra
+    trajectories (appended last so that adding them changed no other frame or seed).
+    """
+    plan = [(k, split, t) for k, (split, t) in enumerate(trajectory_plan(spec, cfg))]
+    frames, numbers = _md_frames(spec, index, cfg, plan, relax_start=False)
+    train_frames = [f[0] for f in frames if f[3] == SPLITS.index("train")]
+    if spec.role != "heldout" and train_frames:
         rng = np.random.default_rng(cfg.seed + 1000 * index + 999)
         calc = _calculator(cfg)
         pairs = bonds(spec.smiles)
@@ -144,8 +183,14 @@ def sample_molecule(spec: MoleculeSpec, index: int, cfg: TeacherConfig) -> dict[
 
         perturbed(1, cfg.n_displaced)
         perturbed(2, cfg.n_stretched)
-    if not frames or numbers is None:
+    frames += sample_extra(spec, index, cfg)
+    if not frames:
         raise RuntimeError(f"no teacher frames for {spec.name}")
+    return frames_to_arrays(frames, numbers, index)
+
+
+def frames_to_arrays(frames: list[Frame], numbers: np.ndarray, index: int) -> dict[str, np.ndarray]:
+    """Flat arrays (the dataset format) of one molecule's frames."""
     n = len(numbers)
     return {
         "n_atoms": np.full(len(frames), n, dtype=np.int64),

@@ -21,9 +21,15 @@ from tests.dashboard.server import ADMIN_TOKEN, REPO, free_port
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOTS = REPO / "test-artifacts" / "screenshots"
 #: Console messages that are not the dashboard's (software WebGL in headless Chromium).
 IGNORED_CONSOLE = ("GL Driver Message", "GPU stall", "willReadFrequently", "WebGL")
@@ -35,13 +41,30 @@ def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("standalone")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("MDVAL_")}
-    env.update(MDVAL_ADMIN_TOKEN=ADMIN_TOKEN, MDVAL_HEARTBEAT_INTERVAL_S="1",
-               MDVAL_FLUSH_INTERVAL_S="0.5", PYTHONPATH=str(REPO))  # fmt: skip
+    env.update(
+        MDVAL_ADMIN_TOKEN=ADMIN_TOKEN,
+        MDVAL_HEARTBEAT_INTERVAL_S="1",
+        MDVAL_FLUSH_INTERVAL_S="0.5",
+        PYTHONPATH=str(REPO),
+    )
     log = (data / "standalone.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "app.cli", "standalone", "--data-dir", str(data), "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "standalone",
+            "--data-dir",
+            str(data),
+            "--port",
+            str(port),
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 180
     try:
@@ -90,9 +113,13 @@ def browser_page() -> Iterator[tuple[Any, Console]]:
     console = Console()
     with tempfile.TemporaryDirectory(prefix="mdval-chromium-") as profile, sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            profile, executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
-            viewport={"width": 1440, "height": 900}, accept_downloads=True,
-        )  # fmt: skip
+            profile,
+            executable_path=CHROMIUM,
+            args=CHROMIUM_ARGS,
+            headless=True,
+            viewport={"width": 1440, "height": 900},
+            accept_downloads=True,
+        )
         page = context.new_page()
         page.set_default_timeout(30_000)
         page.on("console", lambda m: console("console", m.text) if m.type == "error" else None)

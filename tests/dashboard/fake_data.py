@@ -33,9 +33,12 @@ MODELS = {
     "emt": ("EMT", "ase", None, ["Ag", "Al", "Au", "Cu", "Ni", "Pd", "Pt"], 0.0, 1.0, 0.0),
 }
 STRUCTURES = {
-    "H2O": "h2o.xyz", "CH4": "ch4.xyz", "alanine": "alanine.xyz",
-    "alanine-dipeptide": "alanine_dipeptide.xyz", "cu-fcc": "cu_fcc.xyz",
-}  # fmt: skip
+    "H2O": "h2o.xyz",
+    "CH4": "ch4.xyz",
+    "alanine": "alanine.xyz",
+    "alanine-dipeptide": "alanine_dipeptide.xyz",
+    "cu-fcc": "cu_fcc.xyz",
+}
 RECOMMENDATIONS = {
     "zoo:original": "production with caveats",
     "zoo:tiny": "pre-equilibration only",
@@ -56,28 +59,61 @@ def seed_catalog(engine: Engine) -> None:
     """Registry rows shaped as ``workers.seed`` writes them (from the core's data files)."""
     with Session(engine) as s:
         for spec, (name, kind, n_params, elements, *_rest) in MODELS.items():
-            catalog.upsert_potential(s, spec=spec, values={
-                "name": name, "kind": kind, "core_spec": spec, "sha256": uuid.uuid4().hex * 2,
-                "n_params": n_params, "supported_elements": sorted(elements),
-                "periodic_ok": kind != "zoo", "status": "ready", "error": None, "builtin": True,
-                "description": {}, "created_by": "seed"})  # fmt: skip
+            catalog.upsert_potential(
+                s,
+                spec=spec,
+                values={
+                    "name": name,
+                    "kind": kind,
+                    "core_spec": spec,
+                    "sha256": uuid.uuid4().hex * 2,
+                    "n_params": n_params,
+                    "supported_elements": sorted(elements),
+                    "periodic_ok": kind != "zoo",
+                    "status": "ready",
+                    "error": None,
+                    "builtin": True,
+                    "description": {},
+                    "created_by": "seed",
+                },
+            )
         for spec, file in STRUCTURES.items():
             symbols, _pos, comment = read_xyz(file)
             counts: dict[str, int] = {}
             for x in symbols:
                 counts[x] = counts.get(x, 0) + 1
             formula = "".join(f"{k}{v if v > 1 else ''}" for k, v in sorted(counts.items()))
-            catalog.upsert_structure(s, spec=spec, values={
-                "name": spec, "source": "builtin", "core_spec": spec, "formula": formula,
-                "n_atoms": len(symbols), "elements": sorted(counts),
-                "periodic": "Lattice=" in comment, "sha256": None, "description": {},
-                "created_by": "seed"})  # fmt: skip
+            catalog.upsert_structure(
+                s,
+                spec=spec,
+                values={
+                    "name": spec,
+                    "source": "builtin",
+                    "core_spec": spec,
+                    "formula": formula,
+                    "n_atoms": len(symbols),
+                    "elements": sorted(counts),
+                    "periodic": "Lattice=" in comment,
+                    "sha256": None,
+                    "description": {},
+                    "created_by": "seed",
+                },
+            )
         for path in sorted((REPO / "mdval" / "suites" / "data").glob("*.yaml")):
             d = yaml.safe_load(path.read_text())
-            catalog.upsert_suite(s, name=d["name"], values={
-                "description": d.get("description"), "definition": d, "builtin": True,
-                "n_runs": len(d["structures"]) * len(d["temperatures_K"]) * len(d["timesteps_fs"])
-                + len(d.get("extra_runs", []))})  # fmt: skip
+            catalog.upsert_suite(
+                s,
+                name=d["name"],
+                values={
+                    "description": d.get("description"),
+                    "definition": d,
+                    "builtin": True,
+                    "n_runs": len(d["structures"])
+                    * len(d["temperatures_K"])
+                    * len(d["timesteps_fs"])
+                    + len(d.get("extra_runs", [])),
+                },
+            )
         profile = yaml.safe_load((REPO / "mdval/criteria/profiles/m6.yaml").read_text())
         catalog.upsert_profile(s, name="m6", definition=profile)
         s.commit()
@@ -86,22 +122,51 @@ def seed_catalog(engine: Engine) -> None:
 def _run(s: Session, *, model: str, structure: str, **fields: Any) -> Run:
     m, st = catalog.get_potential(s, key=model), catalog.get_structure(s, key=structure)
     assert m is not None and st is not None
-    config = {"model": model, "structure": structure, "reference": fields.get("reference_spec"),
-              "temperature_K": fields["temperature_K"], "timestep_fs": fields["timestep_fs"],
-              "duration_ps": fields["duration_ps"], "equilibration_ps": fields.get("equilibration_ps", 0.0),
-              "seed": fields.get("seed", 0), "profile": "m6", "device": "cpu", "record_every": 10,
-              "frame_every": 100, "reference_every": 100}  # fmt: skip
+    config = {
+        "model": model,
+        "structure": structure,
+        "reference": fields.get("reference_spec"),
+        "temperature_K": fields["temperature_K"],
+        "timestep_fs": fields["timestep_fs"],
+        "duration_ps": fields["duration_ps"],
+        "equilibration_ps": fields.get("equilibration_ps", 0.0),
+        "seed": fields.get("seed", 0),
+        "profile": "m6",
+        "device": "cpu",
+        "record_every": 10,
+        "frame_every": 100,
+        "reference_every": 100,
+    }
     reference = (
         catalog.get_potential(s, key=fields["reference_spec"])
         if fields.get("reference_spec")
         else None
     )
-    defaults = {"equilibration_ps": 0.0, "seed": 0, "profile": "m6", "device": "cpu", "queue": "cpu",
-                "cancel_requested": False, "attempt": 1, "max_attempts": 2, "created_by": "seed",
-                "n_atoms": st.n_atoms, "formula": st.formula, "done_steps": 0, "progress": 0.0}  # fmt: skip
-    run = Run(submission_id=str(uuid.uuid4()), model_id=m.id, structure_id=st.id,
-              reference_id=reference.id if reference else None, model_spec=model,
-              structure_spec=structure, config=config, **{**defaults, **fields})  # fmt: skip
+    defaults = {
+        "equilibration_ps": 0.0,
+        "seed": 0,
+        "profile": "m6",
+        "device": "cpu",
+        "queue": "cpu",
+        "cancel_requested": False,
+        "attempt": 1,
+        "max_attempts": 2,
+        "created_by": "seed",
+        "n_atoms": st.n_atoms,
+        "formula": st.formula,
+        "done_steps": 0,
+        "progress": 0.0,
+    }
+    run = Run(
+        submission_id=str(uuid.uuid4()),
+        model_id=m.id,
+        structure_id=st.id,
+        reference_id=reference.id if reference else None,
+        model_spec=model,
+        structure_spec=structure,
+        config=config,
+        **{**defaults, **fields},
+    )
     s.add(run)
     return run
 
@@ -118,8 +183,11 @@ def populate_runs(engine: Engine, n_runs: int, *, seed: int = 0) -> None:
             _n, _k, _p, _el, f_rmse, inf_ms, p_crash = MODELS[model]
             t, dt = float(rng.choice([100, 300, 500])), float(rng.choice([0.5, 1.0, 2.0]))
             finished = now - timedelta(minutes=float(rng.uniform(1, 3 * 24 * 60)))
-            status = str(rng.choice(["completed", "crashed", "failed"],
-                                    p=[1 - p_crash - 0.01, p_crash, 0.01]))  # fmt: skip
+            status = str(
+                rng.choice(
+                    ["completed", "crashed", "failed"], p=[1 - p_crash - 0.01, p_crash, 0.01]
+                )
+            )
             drift = abs(rng.normal(0.3 * dt**2 * (1 + 3 * f_rmse), 0.2))
             force = (
                 max(0.0, rng.normal(f_rmse * (1 + t / 1000), 0.02)) if model != "gfn2-xtb" else None
@@ -127,33 +195,69 @@ def populate_runs(engine: Engine, n_runs: int, *, seed: int = 0) -> None:
             verdict = (
                 "pass" if status == "completed" and drift < 5 and (force or 0) < 0.3 else "fail"
             )
-            _run(s, model=model, structure=mol[(i // len(specs)) % 4], temperature_K=t, timestep_fs=dt,
-                 duration_ps=10.0, equilibration_ps=1.0, suite="m6-full" if i % 3 else "m6-quick",
-                 reference_spec=None if model == "gfn2-xtb" else "gfn2-xtb", status=status,
-                 created_at=finished - timedelta(minutes=10), started_at=finished - timedelta(minutes=9),
-                 finished_at=finished, progress=1.0, verdict=verdict, total_steps=int(10_000 / dt),
-                 failure_reason={"crashed": "bond collapse: max |Δb| 0.62 Å > 0.5 Å",
-                                 "failed": "worker lost (no heartbeat for 90 s)"}.get(status),
-                 time_to_failure_ps=float(rng.uniform(0.5, 9)) if status == "crashed" else None,
-                 drift_percent=drift, drift_meV_per_atom_per_ps=float(rng.normal(0, 0.05)),
-                 force_rmse_eV_per_A=force, force_mae_eV_per_A=force * 0.7 if force else None,
-                 force_r2=1 - (force or 0) ** 2 if force is not None else None,
-                 force_angle_error_deg=40 * (force or 0) if force is not None else None,
-                 energy_rmse_meV_per_atom=10 * (force or 0) if force is not None else None,
-                 inference_ms_per_step=float(inf_ms * rng.uniform(0.9, 1.1)),
-                 step_ms=float(inf_ms * 1.1), device_name="Intel(R) Xeon(R) CPU")  # fmt: skip
+            _run(
+                s,
+                model=model,
+                structure=mol[(i // len(specs)) % 4],
+                temperature_K=t,
+                timestep_fs=dt,
+                duration_ps=10.0,
+                equilibration_ps=1.0,
+                suite="m6-full" if i % 3 else "m6-quick",
+                reference_spec=None if model == "gfn2-xtb" else "gfn2-xtb",
+                status=status,
+                created_at=finished - timedelta(minutes=10),
+                started_at=finished - timedelta(minutes=9),
+                finished_at=finished,
+                progress=1.0,
+                verdict=verdict,
+                total_steps=int(10_000 / dt),
+                failure_reason={
+                    "crashed": "bond collapse: max |Δb| 0.62 Å > 0.5 Å",
+                    "failed": "worker lost (no heartbeat for 90 s)",
+                }.get(status),
+                time_to_failure_ps=float(rng.uniform(0.5, 9)) if status == "crashed" else None,
+                drift_percent=drift,
+                drift_meV_per_atom_per_ps=float(rng.normal(0, 0.05)),
+                force_rmse_eV_per_A=force,
+                force_mae_eV_per_A=force * 0.7 if force else None,
+                force_r2=1 - (force or 0) ** 2 if force is not None else None,
+                force_angle_error_deg=40 * (force or 0) if force is not None else None,
+                energy_rmse_meV_per_atom=10 * (force or 0) if force is not None else None,
+                inference_ms_per_step=float(inf_ms * rng.uniform(0.9, 1.1)),
+                step_ms=float(inf_ms * 1.1),
+                device_name="Intel(R) Xeon(R) CPU",
+            )
         for i, status in enumerate(["running", "running", "queued"]):
-            _run(s, model=specs[i], structure="alanine-dipeptide", temperature_K=300.0,
-                 timestep_fs=0.5, duration_ps=10.0, status=status, progress=0.3 * (i + 1),
-                 done_steps=6000 * (i + 1), total_steps=20_000, started_at=now,
-                 eta_at=now + timedelta(minutes=12 * (i + 1)), heartbeat_at=now)  # fmt: skip
+            _run(
+                s,
+                model=specs[i],
+                structure="alanine-dipeptide",
+                temperature_K=300.0,
+                timestep_fs=0.5,
+                duration_ps=10.0,
+                status=status,
+                progress=0.3 * (i + 1),
+                done_steps=6000 * (i + 1),
+                total_steps=20_000,
+                started_at=now,
+                eta_at=now + timedelta(minutes=12 * (i + 1)),
+                heartbeat_at=now,
+            )
         s.flush()
         for spec, rec in RECOMMENDATIONS.items():
             m = catalog.get_potential(s, key=spec)
             assert m is not None
             for suite in ("", "m6-full", "m6-quick"):
-                s.add(Recommendation(model_id=m.id, suite=suite, recommendation=rec,
-                                     evidence=[f"rule: {rec} (synthetic data)"], n_runs=n_runs // 4))  # fmt: skip
+                s.add(
+                    Recommendation(
+                        model_id=m.id,
+                        suite=suite,
+                        recommendation=rec,
+                        evidence=[f"rule: {rec} (synthetic data)"],
+                        n_runs=n_runs // 4,
+                    )
+                )
         s.commit()
 
 
@@ -170,16 +274,24 @@ def _write_trajectory(
     path.parent.mkdir(parents=True, exist_ok=True)
     out = []
     for k, pos in enumerate(frames):
-        out.append(f"{len(symbols)}\nProperties=species:S:1:pos:R:3 step={k * 100} "
-                   f"time_ps={k * dt_frame_ps:.6f} pbc=\"F F F\"")  # fmt: skip
+        out.append(
+            f"{len(symbols)}\nProperties=species:S:1:pos:R:3 step={k * 100} "
+            f'time_ps={k * dt_frame_ps:.6f} pbc="F F F"'
+        )
         out.extend(
             f"{s} {x:.6f} {y:.6f} {z:.6f}" for s, (x, y, z) in zip(symbols, pos, strict=True)
         )
     path.write_text("\n".join(out) + "\n")
 
 
-def thermo_rows(run_id: int, n: int, *, start_seq: int = 0, dt_ps: float = 0.005,
-                rng: np.random.Generator | None = None) -> list[tuple[Any, ...]]:  # fmt: skip
+def thermo_rows(
+    run_id: int,
+    n: int,
+    *,
+    start_seq: int = 0,
+    dt_ps: float = 0.005,
+    rng: np.random.Generator | None = None,
+) -> list[tuple[Any, ...]]:
     """``n`` production thermo rows of alanine dipeptide at ~300 K (E_tot ≈ −897 eV)."""
     rng = rng or np.random.default_rng(start_seq)
     rows = []
@@ -187,8 +299,22 @@ def thermo_rows(run_id: int, n: int, *, start_seq: int = 0, dt_ps: float = 0.005
         t = k * dt_ps
         ekin = 0.8 + 0.15 * math.sin(t * 40) + 0.02 * rng.normal()
         etot = -897.3 + 2e-5 * t + 1e-4 * rng.normal()
-        rows.append((run_id, k, "production", k * 10, t, etot - ekin, ekin, etot,
-                     300 * ekin / 0.8, 2.0 + rng.random(), 3.0 + rng.random(), None))  # fmt: skip
+        rows.append(
+            (
+                run_id,
+                k,
+                "production",
+                k * 10,
+                t,
+                etot - ekin,
+                ekin,
+                etot,
+                300 * ekin / 0.8,
+                2.0 + rng.random(),
+                3.0 + rng.random(),
+                None,
+            )
+        )
     return rows
 
 
@@ -196,22 +322,46 @@ def populate_long_run(engine: Engine, artifacts: Path, *, duration_ps: float = 5
     """The 50 ps run (0.5 fs, every 10 steps) of zoo:original and its gfn2-xtb teacher run."""
     symbols, pos0, _ = read_xyz(STRUCTURES["alanine-dipeptide"])
     rng = np.random.default_rng(1)
-    n_thermo = int(round(duration_ps * 1000 / 0.5 / 10))
+    n_thermo = round(duration_ps * 1000 / 0.5 / 10)
     ids = []
     for model, ref in (("zoo:original", "gfn2-xtb"), ("gfn2-xtb", None)):
         with Session(engine) as s:
-            run = _run(s, model=model, structure="alanine-dipeptide", temperature_K=300.0,
-                       timestep_fs=0.5, duration_ps=duration_ps, reference_spec=ref, seed=7,
-                       suite="m6-full", status="completed", finished_at=utcnow(), progress=1.0,
-                       total_steps=n_thermo * 10, verdict="pass", drift_percent=0.4,
-                       force_rmse_eV_per_A=0.11 if ref else None, inference_ms_per_step=8.8,
-                       device_name="Intel(R) Xeon(R) CPU")  # fmt: skip
+            run = _run(
+                s,
+                model=model,
+                structure="alanine-dipeptide",
+                temperature_K=300.0,
+                timestep_fs=0.5,
+                duration_ps=duration_ps,
+                reference_spec=ref,
+                seed=7,
+                suite="m6-full",
+                status="completed",
+                finished_at=utcnow(),
+                progress=1.0,
+                total_steps=n_thermo * 10,
+                verdict="pass",
+                drift_percent=0.4,
+                force_rmse_eV_per_A=0.11 if ref else None,
+                inference_ms_per_step=8.8,
+                device_name="Intel(R) Xeon(R) CPU",
+            )
             s.flush()
             ids.append(run.id)
             series.insert_thermo(s, rows=thermo_rows(run.id, n_thermo, rng=rng))
             if ref:
-                fe = [(run.id, k, k * 100, k * 0.05, 0.11, 0.01, list(np.abs(rng.normal(0.1, 0.05, len(symbols)))))
-                      for k in range(n_thermo // 10)]  # fmt: skip
+                fe = [
+                    (
+                        run.id,
+                        k,
+                        k * 100,
+                        k * 0.05,
+                        0.11,
+                        0.01,
+                        list(np.abs(rng.normal(0.1, 0.05, len(symbols)))),
+                    )
+                    for k in range(n_thermo // 10)
+                ]
                 series.insert_force_errors(s, rows=fe)
             s.commit()
         noise = 0.002 if ref else 0.0015
@@ -219,16 +369,31 @@ def populate_long_run(engine: Engine, artifacts: Path, *, duration_ps: float = 5
             pos0 + rng.normal(0, noise * math.sqrt(k + 1), pos0.shape)
             for k in range(n_thermo // 10)
         ]
-        _write_trajectory(artifacts / "runs" / str(ids[-1]) / "attempt-1" / "trajectory.extxyz",
-                          symbols, frames, 0.05)  # fmt: skip
+        _write_trajectory(
+            artifacts / "runs" / str(ids[-1]) / "attempt-1" / "trajectory.extxyz",
+            symbols,
+            frames,
+            0.05,
+        )
     return LongRun(run_id=ids[0], teacher_id=ids[1], n_thermo=n_thermo)
 
 
 def make_running_run(engine: Engine) -> int:
     """A run in state ``running`` with no records yet (the latency benchmark writes them)."""
     with Session(engine) as s:
-        run = _run(s, model="zoo:tiny", structure="alanine-dipeptide", temperature_K=300.0,
-                   timestep_fs=0.5, duration_ps=50.0, reference_spec="gfn2-xtb", status="running",
-                   started_at=utcnow(), heartbeat_at=utcnow(), total_steps=100_000, progress=0.0)  # fmt: skip
+        run = _run(
+            s,
+            model="zoo:tiny",
+            structure="alanine-dipeptide",
+            temperature_K=300.0,
+            timestep_fs=0.5,
+            duration_ps=50.0,
+            reference_spec="gfn2-xtb",
+            status="running",
+            started_at=utcnow(),
+            heartbeat_at=utcnow(),
+            total_steps=100_000,
+            progress=0.0,
+        )
         s.commit()
         return run.id

@@ -24,19 +24,32 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     engine = make_engine(server.database_url(data))
     fake_data.seed_catalog(engine)
     fake_data.populate_runs(engine, 40)
-    settings = Settings(database_url=server.database_url(data), data_dir=data,
-                        artifacts_dir=data / "artifacts", reaper_interval_s=0)  # fmt: skip
+    settings = Settings(
+        database_url=server.database_url(data),
+        data_dir=data,
+        artifacts_dir=data / "artifacts",
+        reaper_interval_s=0,
+    )
     with TestClient(create_app(settings, engine=engine)) as c:
         yield c
     engine.dispose()
 
 
-def _callback(client: TestClient, output: str, inputs: list[dict[str, Any]],
-              state: list[dict[str, Any]] | None = None) -> dict[str, Any]:  # fmt: skip
+def _callback(
+    client: TestClient,
+    output: str,
+    inputs: list[dict[str, Any]],
+    state: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     specs = output.strip(".").split("...")
     outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in specs]
-    body = {"output": output, "outputs": outputs if len(outputs) > 1 else outputs[0],
-            "inputs": inputs, "state": state or [], "changedPropIds": []}  # fmt: skip
+    body = {
+        "output": output,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": inputs,
+        "state": state or [],
+        "changedPropIds": [],
+    }
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200, r.text
     return dict(r.json()["response"])
@@ -50,16 +63,27 @@ def test_pages_and_routes(client: TestClient) -> None:
     assert r.status_code == 404 and r.json()["detail"].startswith("no API endpoint")
     assert client.get("/api/v1/health").status_code in (200, 503)
     deps = json.dumps(client.get("/_dash-dependencies").json())
-    for component in ("run-energy", "lb-table", "submit-checks", "su-tiles", "report-download",
-                      "comp-pareto", "shell-auth"):  # fmt: skip
+    for component in (
+        "run-energy",
+        "lb-table",
+        "submit-checks",
+        "su-tiles",
+        "report-download",
+        "comp-pareto",
+        "shell-auth",
+    ):
         assert component in deps
     assert client.get("/assets/style.css").status_code == 200
 
 
 def test_leaderboard_callback_reads_the_api_in_process(client: TestClient) -> None:
-    output = "..lb-table.data...lb-table.style_data_conditional...lb-error.children...lb-rows.data.."
-    inputs = [{"id": f"lb-{k}", "property": "value", "value": None}
-              for k in ("suite", "structure", "temperature", "baseline")]  # fmt: skip
+    output = (
+        "..lb-table.data...lb-table.style_data_conditional...lb-error.children...lb-rows.data.."
+    )
+    inputs = [
+        {"id": f"lb-{k}", "property": "value", "value": None}
+        for k in ("suite", "structure", "temperature", "baseline")
+    ]
     state = [{"id": "shell-auth", "property": "data", "value": None}]
     response = _callback(client, output, inputs, state)
     rows = response["lb-table"]["data"]
@@ -69,8 +93,10 @@ def test_leaderboard_callback_reads_the_api_in_process(client: TestClient) -> No
 
 def test_sign_in_checks_the_token(client: TestClient) -> None:
     output = "..shell-auth.data...shell-signin-error.children...shell-token.value.."
-    inputs = [{"id": "shell-signin", "property": "n_clicks", "value": 1},
-              {"id": "shell-token", "property": "n_submit", "value": 0}]  # fmt: skip
+    inputs = [
+        {"id": "shell-signin", "property": "n_clicks", "value": 1},
+        {"id": "shell-token", "property": "n_submit", "value": 0},
+    ]
     good = [{"id": "shell-token", "property": "value", "value": server.ADMIN_TOKEN}]
     response = _callback(client, output, inputs, good)
     assert response["shell-auth"]["data"]["role"] == "admin"
@@ -80,8 +106,9 @@ def test_sign_in_checks_the_token(client: TestClient) -> None:
 
 
 def test_a_second_app_in_the_same_process_keeps_its_callbacks(tmp_path: Path) -> None:
-    settings = Settings(database_url=server.database_url(tmp_path), data_dir=tmp_path,
-                        reaper_interval_s=0)  # fmt: skip
+    settings = Settings(
+        database_url=server.database_url(tmp_path), data_dir=tmp_path, reaper_interval_s=0
+    )
     server.prepare(tmp_path)
     with TestClient(create_app(settings)) as c:
         deps = json.dumps(c.get("/_dash-dependencies").json())

@@ -18,8 +18,10 @@ from tests.dashboard.server import ADMIN_TOKEN
 
 pytestmark = pytest.mark.browser
 
-POINTS = "() => { const g = document.querySelector('#run-energy .js-plotly-plot');" \
-         " return g && g.data && g.data.length > 1 ? g.data[1].x.length : -1; }"  # fmt: skip
+POINTS = (
+    "() => { const g = document.querySelector('#run-energy .js-plotly-plot');"
+    " return g && g.data && g.data.length > 1 ? g.data[1].x.length : -1; }"
+)
 STATUS = "() => (document.querySelector('#run-status') || {}).innerText || ''"
 
 

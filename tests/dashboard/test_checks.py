@@ -15,31 +15,63 @@ PROFILE = yaml.safe_load(
     (Path(__file__).resolve().parents[2] / "mdval/criteria/profiles/m6.yaml").read_text()
 )
 MODELS = {
-    "emt": {"spec": "emt", "status": "ready", "supported_elements": ["Cu", "Ni"], "periodic_ok": True},
-    "zoo:tiny": {"spec": "zoo:tiny", "status": "ready", "supported_elements": ["C", "H", "N", "O"],
-                 "periodic_ok": False},
-}  # fmt: skip
+    "emt": {
+        "spec": "emt",
+        "status": "ready",
+        "supported_elements": ["Cu", "Ni"],
+        "periodic_ok": True,
+    },
+    "zoo:tiny": {
+        "spec": "zoo:tiny",
+        "status": "ready",
+        "supported_elements": ["C", "H", "N", "O"],
+        "periodic_ok": False,
+    },
+}
 STRUCTURES = {
     "H2O": {"spec": "H2O", "formula": "H2O", "elements": ["H", "O"], "periodic": False},
     "cu-fcc": {"spec": "cu-fcc", "formula": "Cu32", "elements": ["Cu"], "periodic": True},
 }
 CATALOG: dict[str, Any] = {
-    "models": MODELS, "structures": STRUCTURES,
-    "suites": {"m6-quick": {"name": "m6-quick", "definition": {"structures": ["H2O"], "reference": "gfn2-xtb"}}},
-}  # fmt: skip
+    "models": MODELS,
+    "structures": STRUCTURES,
+    "suites": {
+        "m6-quick": {
+            "name": "m6-quick",
+            "definition": {"structures": ["H2O"], "reference": "gfn2-xtb"},
+        }
+    },
+}
 
 
 def _form(**kw: Any) -> dict[str, Any]:
-    base = {"model": "zoo:tiny", "reference": None, "structure": "H2O", "mode": "custom",
-            "suite": None, "temperatures": "300", "timesteps": "0.5", "duration_ps": 1.0,
-            "equilibration_ps": 0.0, "seeds": 1, "record_every": 10, "device": "auto",
-            "profile": "m6"}  # fmt: skip
+    base = {
+        "model": "zoo:tiny",
+        "reference": None,
+        "structure": "H2O",
+        "mode": "custom",
+        "suite": None,
+        "temperatures": "300",
+        "timesteps": "0.5",
+        "duration_ps": 1.0,
+        "equilibration_ps": 0.0,
+        "seeds": 1,
+        "record_every": 10,
+        "device": "auto",
+        "profile": "m6",
+    }
     return {**base, **kw}
 
 
 @pytest.mark.parametrize(
     ("value", "level"),
-    [(0.5, "target"), (3.0, "acceptable"), (7.0, "fail"), (-0.5, "target"), (None, "not_evaluated")],
+    [
+        (0.5, "target"),
+        (3.0, "acceptable"),
+        (7.0, "fail"),
+        (-0.5, "target"),
+        (None, "not_evaluated"),
+    ],
 )
 def test_drift_levels_of_the_m6_profile(value: float | None, level: str) -> None:
     rows = criteria.evaluate(PROFILE, {"drift_percent": value})
@@ -48,8 +80,14 @@ def test_drift_levels_of_the_m6_profile(value: float | None, level: str) -> None
 
 
 def test_device_thresholds_and_booleans() -> None:
-    rows = {r["name"]: r for r in criteria.evaluate(PROFILE, {"inference_ms_per_step": 30.0,
-            "crashed": False, "stable_duration_ps": 6.0}, device="gpu")}  # fmt: skip
+    rows = {
+        r["name"]: r
+        for r in criteria.evaluate(
+            PROFILE,
+            {"inference_ms_per_step": 30.0, "crashed": False, "stable_duration_ps": 6.0},
+            device="gpu",
+        )
+    }
     assert rows["inference_time"]["level"] == "acceptable"
     assert rows["no_crash"]["level"] == "target"
     assert rows["stable_duration"]["level"] == "acceptable"
@@ -94,8 +132,9 @@ def test_missing_choices_bad_lists_and_too_many_runs() -> None:
     assert any("choose a potential" in p for p in problems)
     assert any("choose a structure" in p for p in problems)
     assert parse_numbers("3OO", "temperatures (K)")[1]
-    _b, problems = plan(_form(temperatures=" ".join(str(100 + t) for t in range(60)),
-                              timesteps="0.5 1"), CATALOG)  # fmt: skip
+    _b, problems = plan(
+        _form(temperatures=" ".join(str(100 + t) for t in range(60)), timesteps="0.5 1"), CATALOG
+    )
     assert any(str(MAX_CUSTOM_RUNS) in p for p in problems)
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from dashboard import comparison_figures as cf
 from dashboard import figures as f
+from dashboard.molecule import molecule_figure
 from dashboard.trajectory import Frame
 from tests.dashboard.fake_data import STRUCTURES, read_xyz
 
@@ -39,10 +40,17 @@ def _has_units(fig: Any) -> None:
         assert any(u in title for u in UNITS), f"axis title without a unit: {title!r}"
 
 
-def test_energy_figure_has_four_webgl_panels_in_the_live_order() -> None:
-    points = {"t": [0.0, 0.1], "epot_eV": [-1.0, -1.1], "ekin_eV": [0.5, 0.6],
-              "temperature_K": [300.0, 310.0], "t_prod": [0.0, 0.1], "detot_meV": [0.0, 0.2]}  # fmt: skip
-    fig = f.energy_figure(points)
+def test_energy_figure_has_four_panels_in_the_live_order_webgl_for_long_runs() -> None:
+    points = {
+        "t": [0.0, 0.1],
+        "epot_eV": [-1.0, -1.1],
+        "ekin_eV": [0.5, 0.6],
+        "temperature_K": [300.0, 310.0],
+        "t_prod": [0.0, 0.1],
+        "detot_meV": [0.0, 0.2],
+    }
+    assert [t["type"] for t in f.energy_figure(points)["data"]] == ["scatter"] * 4
+    fig = f.energy_figure(points, webgl=True)
     assert [t["type"] for t in fig["data"]] == ["scattergl"] * 4
     assert [t["name"] for t in fig["data"]] == ["ΔE_tot", "E_pot", "E_kin", "T"]
     assert fig["data"][0]["y"] == [0.0, 0.2] and fig["data"][3]["y"] == [300.0, 310.0]
@@ -54,22 +62,26 @@ def test_energy_figure_has_four_webgl_panels_in_the_live_order() -> None:
 
 def test_drift_and_histogram_carry_thresholds_and_units() -> None:
     drift = f.drift_figure([0.1, 0.2], [0.5, 0.7], target=1.0, acceptable=5.0)
-    assert drift["data"][0]["type"] == "scattergl" and len(drift["layout"]["shapes"]) == 2
+    assert len(drift["layout"]["shapes"]) == 2 and drift["layout"]["yaxis"]["type"] == "log"
     _has_units(drift)
-    hist = f.force_error_histogram([0.1, 0.2, 0.3], target=0.2, acceptable=0.3)
-    assert hist["data"][0]["x"] == [0.1, 0.2, 0.3]
+    hist = f.force_error_histogram([3, 0, 1], 0.1, target=0.2, acceptable=0.3)
+    assert hist["data"][0]["type"] == "bar" and hist["data"][0]["y"] == [3, 0, 1]
+    assert hist["data"][0]["x"] == pytest.approx([0.05, 0.15, 0.25])
     _has_units(hist)
+    # the skeletons are cached: a second figure must not share the first one's arrays
+    other = f.force_error_histogram([1], 0.1)
+    assert hist["data"][0]["y"] == [3, 0, 1] and other["data"][0]["y"] == [1]
 
 
 def test_molecule_figure_draws_atoms_bonds_and_the_cell() -> None:
     symbols, pos, _ = read_xyz(STRUCTURES["CH4"])
-    fig = f.molecule_figure(Frame(symbols, pos, cell=np.eye(3) * 5), title="step 0")
+    fig = molecule_figure(Frame(symbols, pos, cell=np.eye(3) * 5), title="step 0")
     names = [t.name for t in fig.data]
     assert names[:2] == ["bonds", "cell"] and set(names[2:]) == {"C", "H"}
     bonds = fig.data[0]
     assert np.count_nonzero(np.isnan(np.asarray(bonds.x, float))) == 4  # 4 C-H segments
     _has_units(fig)
-    assert f.molecule_figure(None).layout.annotations[0].text == "No frame written yet"
+    assert molecule_figure(None).layout.annotations[0].text == "No frame written yet"
 
 
 @pytest.mark.parametrize(
@@ -89,15 +101,26 @@ def test_comparison_figures_have_units(fig: go.Figure) -> None:
 
 
 def test_pareto_front_and_figure() -> None:
-    assert cf.pareto_front([(1, 0.5), (2, 0.4), (3, 0.45), (4, 0.1)]) == [(1, 0.5), (2, 0.4), (4, 0.1)]
-    rows = [{"model": m, "name": m, "median_inference_ms_per_step": ms,
-             "median_force_rmse_eV_per_A": e} for m, ms, e in (("a", 1, 0.3), ("b", 5, 0.1))]  # fmt: skip
+    assert cf.pareto_front([(1, 0.5), (2, 0.4), (3, 0.45), (4, 0.1)]) == [
+        (1, 0.5),
+        (2, 0.4),
+        (4, 0.1),
+    ]
+    rows = [
+        {"model": m, "name": m, "median_inference_ms_per_step": ms, "median_force_rmse_eV_per_A": e}
+        for m, ms, e in (("a", 1, 0.3), ("b", 5, 0.1))
+    ]
     fig = cf.pareto_figure(rows, ["b"])
     assert fig.data[0].name == "Pareto front" and len(fig.data) == 3
     _has_units(fig)
 
 
 def test_empty_inputs_give_a_message_not_an_error() -> None:
-    for fig in (cf.drift_vs_timestep({}), cf.pareto_figure([]), cf.rmsd_figure({}),
-                cf.phi_psi_figure({}), cf.ke_traces({})):  # fmt: skip
+    for fig in (
+        cf.drift_vs_timestep({}),
+        cf.pareto_figure([]),
+        cf.rmsd_figure({}),
+        cf.phi_psi_figure({}),
+        cf.ke_traces({}),
+    ):
         assert fig.layout.annotations and fig.layout.annotations[0].text

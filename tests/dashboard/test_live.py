@@ -10,19 +10,26 @@ import pytest
 from dashboard import live
 
 
-def _cols(t: np.ndarray, etot: np.ndarray, ekin: np.ndarray, *, phase: str = "production",
-          start: int = 0) -> dict:  # fmt: skip
+def _cols(
+    t: np.ndarray, etot: np.ndarray, ekin: np.ndarray, *, phase: str = "production", start: int = 0
+) -> dict:
     n = len(t)
     return {
-        "phase": [phase] * n, "time_ps": t.tolist(), "etot_eV": etot.tolist(),
-        "ekin_eV": ekin.tolist(), "epot_eV": (etot - ekin).tolist(),
-        "temperature_K": (300 * ekin).tolist(), "inference_ms": [2.0] * n,
+        "phase": [phase] * n,
+        "time_ps": t.tolist(),
+        "etot_eV": etot.tolist(),
+        "ekin_eV": ekin.tolist(),
+        "epot_eV": (etot - ekin).tolist(),
+        "temperature_K": (300 * ekin).tolist(),
+        "inference_ms": [2.0] * n,
         "next_after_seq": start + n - 1,
-    }  # fmt: skip
+    }
 
 
 def _state(n_atoms: int = 10, eq: float = 0.0) -> dict:
-    return live.new_state({"id": 1, "n_atoms": n_atoms, "equilibration_ps": eq, "status": "running"})
+    return live.new_state(
+        {"id": 1, "n_atoms": n_atoms, "equilibration_ps": eq, "status": "running"}
+    )
 
 
 def test_incremental_drift_equals_the_least_squares_slope() -> None:
@@ -42,8 +49,9 @@ def test_incremental_drift_equals_the_least_squares_slope() -> None:
 
 def test_points_are_relative_to_the_first_production_record_and_equilibration_is_shifted() -> None:
     state = _state(eq=0.5)
-    eq = _cols(np.array([0.0, 0.25]), np.array([-10.0, -10.1]), np.array([1.0, 1.0]),
-               phase="equilibration")  # fmt: skip
+    eq = _cols(
+        np.array([0.0, 0.25]), np.array([-10.0, -10.1]), np.array([1.0, 1.0]), phase="equilibration"
+    )
     points = live.absorb_thermo(state, eq)
     assert points["t"] == [-0.5, -0.25] and points["t_prod"] == []
     prod = _cols(np.array([0.0, 0.1]), np.array([-10.0, -9.999]), np.array([1.0, 1.0]), start=2)
@@ -56,9 +64,13 @@ def test_provisional_metrics_combine_thermo_and_force_errors() -> None:
     state = _state()
     t = np.linspace(0, 1, 11)
     live.absorb_thermo(state, _cols(t, -5 + 0 * t, 0.2 + 0 * t))
-    body = {"samples": [{"force_rmse_eV_per_A": 0.3, "per_atom_error_eV_per_A": [0.1, 0.2]},
-                        {"force_rmse_eV_per_A": 0.4, "per_atom_error_eV_per_A": [0.3]}],
-            "next_after_seq": 1}  # fmt: skip
+    body = {
+        "samples": [
+            {"force_rmse_eV_per_A": 0.3, "per_atom_error_eV_per_A": [0.1, 0.2]},
+            {"force_rmse_eV_per_A": 0.4, "per_atom_error_eV_per_A": [0.3]},
+        ],
+        "next_after_seq": 1,
+    }
     values = live.absorb_force_errors(state, body)
     metrics = live.provisional_metrics(state)
     assert values == [0.1, 0.2, 0.3]
@@ -87,3 +99,13 @@ def test_running_drift_curve_matches_the_incremental_value_at_the_end() -> None:
     tt, curve = live.running_drift_curve(t, etot, ekin, max_points=50)
     assert len(tt) <= 50 and tt[-1] == t[-1]
     assert curve[-1] == pytest.approx(live.drift_of(state)["drift_percent"], rel=1e-6)
+
+
+def test_histogram_bins_have_a_fixed_width_and_grow() -> None:
+    hist = {"width": None, "counts": []}
+    assert live.bin_values(hist, [0.01, 0.02, float("nan")], span=0.4)
+    assert hist["width"] == pytest.approx(0.01) and sum(hist["counts"]) == 2
+    live.bin_values(hist, [1.005])  # beyond the first span: more bins, same width
+    assert hist["width"] == pytest.approx(0.01) and len(hist["counts"]) == 101
+    assert hist["counts"][100] == 1
+    assert not live.bin_values(hist, [])

@@ -15,38 +15,79 @@ REPO = Path(__file__).resolve().parents[2]
 def _data() -> ReportData:
     rows = []
     runs = {}
-    for i, (spec, rec, rmse, ms) in enumerate((
-        ("zoo:original", "production with caveats", 0.15, 9.0),
-        ("zoo:tiny", "pre-equilibration only", 0.27, 4.0),
-        ("zoo:<b>evil</b>", None, None, None),
-    )):  # fmt: skip
-        rows.append({
-            "model": spec, "name": spec.split(":")[1], "kind": "zoo", "n_params": 1000 * (i + 1),
-            "runs": 3, "completed": 3, "crashed": 0, "failed": 0, "cancelled": 0, "passed": 2,
-            "pass_rate": 2 / 3, "crash_rate": 0.0, "median_drift_percent": 0.4,
-            "median_abs_drift_meV_per_atom_per_ps": 0.03, "median_force_rmse_eV_per_A": rmse,
-            "median_force_mae_eV_per_A": rmse, "median_force_r2": 0.9,
-            "median_force_angle_error_deg": 5.0, "median_energy_rmse_meV_per_atom": 2.0,
-            "median_inference_ms_per_step": ms, "speedup": 9.0 / ms if ms else None,
-            "recommendation": rec, "recommendation_evidence": [f"rule 2: {spec} evidence"],
-            "last_finished_at": None,
-        })  # fmt: skip
+    for i, (spec, rec, rmse, ms) in enumerate(
+        (
+            ("zoo:original", "production with caveats", 0.15, 9.0),
+            ("zoo:tiny", "pre-equilibration only", 0.27, 4.0),
+            ("zoo:<b>evil</b>", None, None, None),
+        )
+    ):
+        rows.append(
+            {
+                "model": spec,
+                "name": spec.split(":")[1],
+                "kind": "zoo",
+                "n_params": 1000 * (i + 1),
+                "runs": 3,
+                "completed": 3,
+                "crashed": 0,
+                "failed": 0,
+                "cancelled": 0,
+                "passed": 2,
+                "pass_rate": 2 / 3,
+                "crash_rate": 0.0,
+                "median_drift_percent": 0.4,
+                "median_abs_drift_meV_per_atom_per_ps": 0.03,
+                "median_force_rmse_eV_per_A": rmse,
+                "median_force_mae_eV_per_A": rmse,
+                "median_force_r2": 0.9,
+                "median_force_angle_error_deg": 5.0,
+                "median_energy_rmse_meV_per_atom": 2.0,
+                "median_inference_ms_per_step": ms,
+                "speedup": 9.0 / ms if ms else None,
+                "recommendation": rec,
+                "recommendation_evidence": [f"rule 2: {spec} evidence"],
+                "last_finished_at": None,
+            }
+        )
         runs[spec] = [
-            {"structure": "H2O", "temperature_K": t, "timestep_fs": dt, "status": "completed",
-             "verdict": "pass", "metrics": {"drift_percent": 0.1 * dt, "force_rmse_eV_per_A": rmse,
-             "force_r2": 0.9, "inference_ms_per_step": ms}}
-            for t in (100.0, 300.0) for dt in (0.5, 1.0)
-        ]  # fmt: skip
+            {
+                "structure": "H2O",
+                "temperature_K": t,
+                "timestep_fs": dt,
+                "status": "completed",
+                "verdict": "pass",
+                "metrics": {
+                    "drift_percent": 0.1 * dt,
+                    "force_rmse_eV_per_A": rmse,
+                    "force_r2": 0.9,
+                    "inference_ms_per_step": ms,
+                },
+            }
+            for t in (100.0, 300.0)
+            for dt in (0.5, 1.0)
+        ]
     suite = yaml.safe_load((REPO / "mdval/suites/data/m6-quick.yaml").read_text())
     profile = yaml.safe_load((REPO / "mdval/criteria/profiles/m6.yaml").read_text())
-    return ReportData(suite="m6-quick", suite_definition=suite, profile=profile, rows=rows,
-                      runs=runs, baseline="zoo:original")  # fmt: skip
+    return ReportData(
+        suite="m6-quick",
+        suite_definition=suite,
+        profile=profile,
+        rows=rows,
+        runs=runs,
+        baseline="zoo:original",
+    )
 
 
 def test_report_is_one_self_contained_html_file_with_every_section(tmp_path: Path) -> None:
     html = build_report(_data())
-    for section in ("Executive summary", "Methodology", "Results per potential", "Performance",
-                    "Recommendations"):  # fmt: skip
+    for section in (
+        "Executive summary",
+        "Methodology",
+        "Results per potential",
+        "Performance",
+        "Recommendations",
+    ):
         assert f">{section}</h2>" in html
     # plotly.js embedded once, nothing fetched from the network
     assert html.count("plotly.js v") >= 1

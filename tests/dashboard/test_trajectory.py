@@ -12,12 +12,17 @@ from tests.dashboard.fake_data import STRUCTURES, read_xyz
 
 
 def _frame_text(symbols: list[str], pos: np.ndarray, step: int, t: float) -> str:
-    lines = [str(len(symbols)), f'Properties=species:S:1:pos:R:3 step={step} time_ps={t} pbc="F F F"']
+    lines = [
+        str(len(symbols)),
+        f'Properties=species:S:1:pos:R:3 step={step} time_ps={t} pbc="F F F"',
+    ]
     lines += [f"{s} {x} {y} {z}" for s, (x, y, z) in zip(symbols, pos, strict=True)]
     return "\n".join(lines) + "\n"
 
 
-def test_the_last_complete_frame_is_read_from_the_end_of_a_file_being_written(tmp_path: Path) -> None:
+def test_the_last_complete_frame_is_read_from_the_end_of_a_file_being_written(
+    tmp_path: Path,
+) -> None:
     symbols, pos, _ = read_xyz(STRUCTURES["H2O"])
     text = "".join(_frame_text(symbols, pos + k, k * 10, k * 0.01) for k in range(200))
     path = tmp_path / "trajectory.extxyz"
@@ -30,7 +35,8 @@ def test_the_last_complete_frame_is_read_from_the_end_of_a_file_being_written(tm
 
 
 def test_lattice_is_read_as_the_cell() -> None:
-    text = '1\nLattice="7.22 0.0 0.0 0.0 7.22 0.0 0.0 0.0 7.22" Properties=species:S:1:pos:R:3 step=0\nCu 0 0 0\n'
+    lattice = 'Lattice="7.22 0.0 0.0 0.0 7.22 0.0 0.0 0.0 7.22"'
+    text = f"1\n{lattice} Properties=species:S:1:pos:R:3 step=0\nCu 0 0 0\n"
     (frame,) = tr.parse_extxyz(text)
     np.testing.assert_allclose(np.diag(frame.cell), [7.22] * 3)
 

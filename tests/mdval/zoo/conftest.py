@@ -19,6 +19,7 @@ TINY_TEACHER = TeacherConfig(
     stride_steps=2,
     n_displaced=2,
     n_stretched=2,
+    core_extra_temperatures_K=(300.0,),
 )
 
 

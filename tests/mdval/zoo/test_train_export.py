@@ -23,6 +23,23 @@ def test_training_ran_and_checkpointed(tiny_run: dict[str, Any]) -> None:
     assert len(lines) == 2
 
 
+def test_data_splits_by_trajectory(tiny_run: dict[str, Any]) -> None:
+    data = FrameSet.load(tiny_run["data"])
+    a = data.arrays
+    names = data.molecule_names()
+    split_of: dict[tuple[int, int], set[int]] = {}
+    for mol, traj, split in zip(a["molecule"], a["trajectory"], a["split"], strict=True):
+        if traj >= 0:
+            split_of.setdefault((int(mol), int(traj)), set()).add(int(split))
+    assert all(len(s) == 1 for s in split_of.values())  # one split per trajectory
+    held = names.index("2-propanol")
+    assert set(a["split"][a["molecule"] == held]) == {3}  # held out: never train/val
+    water = names.index("water")
+    assert {2, 0, 1} <= set(a["split"][a["molecule"] == water])
+    # the core molecules' extra trajectory is numbered after the base plan (7 trajectories)
+    assert int(a["trajectory"][a["molecule"] == water].max()) == 7
+
+
 def test_exported_torchscript_reloads_with_same_energies_and_forces(
     tiny_run: dict[str, Any],
 ) -> None:
