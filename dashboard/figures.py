@@ -13,8 +13,8 @@ cores 4 × 10,000 points take 2.2 s as Scattergl and 0.2 s as Scatter (docs/dash
 from __future__ import annotations
 
 import copy
-import json
 import functools
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -269,7 +269,13 @@ def force_error_histogram(
     fig = copy.deepcopy(_histogram_skeleton(target, acceptable))
     bars = histogram_bars(counts, width)
     fig["data"][0].update(x=bars["x"], y=bars["y"], width=width)
+    fig["layout"]["xaxis"]["range"] = histogram_range(counts, width, acceptable)
     return fig
+
+
+def histogram_range(counts: Sequence[int], width: float, acceptable: float | None) -> list[float]:
+    """x range (eV/Å) from 0 past the last bin and the acceptable line."""
+    return [0.0, max(len(counts) * width, 1.15 * (acceptable or 0.0), width)]
 
 
 @functools.lru_cache(maxsize=8)

@@ -16,6 +16,7 @@ from dashboard.figures import (
     energy_figure,
     force_error_histogram,
     histogram_bars,
+    histogram_range,
 )
 from dashboard.figures import shade_equilibration as _shade
 from dashboard.trajectory import Frame, read_last_frame, run_trajectory_path
@@ -94,6 +95,7 @@ def full_figures(
     values = live.absorb_force_errors(state, force_errors)
     f_target, f_acceptable = thresholds_of(definition, "force_rmse_eV_per_A", device)
     hist = state["hist"]
+    state["force_acceptable"] = f_acceptable
     live.bin_values(hist, values, span=f_acceptable)
     fig_hist = force_error_histogram(
         hist["counts"], hist["width"] or 1.0, target=f_target, acceptable=f_acceptable
@@ -123,6 +125,9 @@ def patches(
         hist["data"][0]["x"] = bars["x"]
         hist["data"][0]["y"] = bars["y"]
         hist["data"][0]["width"] = state["hist"]["width"]
+        hist["layout"]["xaxis"]["range"] = histogram_range(
+            state["hist"]["counts"], state["hist"]["width"], state.get("force_acceptable")
+        )
     return energy, drift, hist, len(points["t"])
 
 

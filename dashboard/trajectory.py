@@ -7,6 +7,7 @@ alanine-dipeptide backbone dihedrals. Positions in Å, times in ps, angles in de
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -168,15 +169,61 @@ def read_last_frame(path: Path) -> Frame | None:
 
 
 def read_frames(path: Path, *, max_frames: int = 500) -> list[Frame]:
-    """Frames of the file, evenly thinned to at most ``max_frames`` (first and last kept)."""
+    """Frames of the file, evenly thinned to at most ``max_frames`` (first and last kept).
+    A finished run's file does not change: parsed files are kept (by path, size, mtime)."""
     try:
-        frames = parse_extxyz(path.read_text(errors="replace"))
+        stat = path.stat()
     except OSError:
         return []
+    return _read_frames(str(path), stat.st_size, stat.st_mtime_ns, max_frames)
+
+
+@functools.lru_cache(maxsize=8)
+def _read_frames(path: str, _size: int, _mtime_ns: int, max_frames: int) -> list[Frame]:
+    try:
+        text = Path(path).read_text(errors="replace")
+    except OSError:
+        return []
+    lines = text.splitlines()
+    if text and not text.endswith("\n") and lines:
+        lines = lines[:-1]
+    frames = _parse_uniform(lines, max_frames)
+    if frames is None:  # frames of different sizes: the general parser
+        frames = parse_extxyz("\n".join(lines) + "\n")
     if len(frames) <= max_frames:
         return frames
     keep = np.unique(np.linspace(0, len(frames) - 1, max_frames).astype(int))
     return [frames[i] for i in keep]
+
+
+def _parse_uniform(lines: list[str], max_frames: int) -> list[Frame] | None:
+    """Fast path for the usual trajectory, every frame with the same atoms: the selected
+    frames' coordinates in one numpy call. None when the file is not like that."""
+    try:
+        n = int(lines[0])
+    except (ValueError, IndexError):
+        return None
+    block = n + 2
+    count = len(lines) // block
+    if count == 0 or any(lines[k * block].strip() != lines[0].strip() for k in range(count)):
+        return None
+    picked = np.unique(np.linspace(0, count - 1, min(count, max_frames)).astype(int))
+    symbols = [line.split(maxsplit=1)[0] for line in lines[2:block]]
+    rows = [lines[k * block + 2 + i] for k in picked for i in range(n)]
+    try:
+        table = np.array([r.split()[1:4] for r in rows], dtype=float)
+    except ValueError:
+        return None
+    coords = table.reshape(len(picked), n, 3)
+    frames = []
+    for j, k in enumerate(picked):
+        info = _info(lines[k * block + 1])
+        cell = None
+        lattice = info.pop("Lattice", None)
+        if isinstance(lattice, str) and len(lattice.split()) == 9:
+            cell = np.asarray(lattice.split(), dtype=float).reshape(3, 3)
+        frames.append(Frame(symbols, coords[j], cell, info))
+    return frames
 
 
 def radius(symbol: str) -> float:
@@ -209,18 +256,35 @@ def kabsch_rmsd_A(P: np.ndarray, Q: np.ndarray) -> float:
     return float(np.sqrt(np.mean(np.sum((p - q @ rot) ** 2, axis=1))))
 
 
+def kabsch_rmsd_batch_A(P: np.ndarray, Q: np.ndarray) -> np.ndarray:
+    """:func:`kabsch_rmsd_A` of (F, N, 3) frame pairs at once (F,)."""
+    p = P - P.mean(axis=1, keepdims=True)
+    q = Q - Q.mean(axis=1, keepdims=True)
+    u, _s, vt = np.linalg.svd(np.einsum("fni,fnj->fij", q, p))
+    d = np.sign(np.linalg.det(u @ vt))
+    d[d == 0] = 1.0
+    fix = np.repeat(np.eye(3)[None], len(P), axis=0)
+    fix[:, 2, 2] = d
+    rot = u @ fix @ vt
+    diff = p - np.einsum("fni,fij->fnj", q, rot)
+    return np.asarray(np.sqrt(np.mean(np.sum(diff**2, axis=2), axis=1)))
+
+
 def rmsd_series(model: list[Frame], reference: list[Frame]) -> tuple[np.ndarray, np.ndarray]:
     """RMSD(t) (ps, Å) over frames present in both at the same time (matched to 1e-6 ps)."""
     ref_by_t = {round(f.time_ps, 6): f for f in reference if f.time_ps is not None}
-    t, rmsd = [], []
-    for f in model:
-        if f.time_ps is None:
-            continue
-        g = ref_by_t.get(round(f.time_ps, 6))
-        if g is not None and len(g.symbols) == len(f.symbols):
-            t.append(f.time_ps)
-            rmsd.append(kabsch_rmsd_A(g.positions, f.positions))
-    return np.asarray(t), np.asarray(rmsd)
+    pairs = [
+        (f.time_ps, f.positions, g.positions)
+        for f in model
+        if f.time_ps is not None
+        and (g := ref_by_t.get(round(f.time_ps, 6))) is not None
+        and len(g.symbols) == len(f.symbols)
+    ]
+    if not pairs:
+        return np.empty(0), np.empty(0)
+    t = np.array([p[0] for p in pairs])
+    rmsd = kabsch_rmsd_batch_A(np.stack([p[2] for p in pairs]), np.stack([p[1] for p in pairs]))
+    return t, rmsd
 
 
 def distance_histogram(
@@ -229,12 +293,12 @@ def distance_histogram(
     """h(r) of METRICS.md: all atom-pair distances of all frames, bins on (0, r_max] Å,
     normalised to integrate to 1. Returns (bin centres Å, density 1/Å)."""
     edges = np.linspace(0.0, r_max_A, bins + 1)
-    counts = np.zeros(bins)
-    for f in frames:
-        pos = f.positions
-        iu = np.triu_indices(len(pos), k=1)
-        d = np.linalg.norm(pos[:, None] - pos[None, :], axis=-1)[iu]
-        counts += np.histogram(d, bins=edges)[0]
+    if not frames:
+        return 0.5 * (edges[1:] + edges[:-1]), np.zeros(bins)
+    pos = np.stack([f.positions for f in frames])  # (F, N, 3)
+    i, j = np.triu_indices(pos.shape[1], k=1)
+    d = np.linalg.norm(pos[:, i] - pos[:, j], axis=-1)
+    counts = np.histogram(d, bins=edges)[0].astype(float)
     total = counts.sum() * (edges[1] - edges[0])
     density = counts / total if total > 0 else counts
     return 0.5 * (edges[1:] + edges[:-1]), density

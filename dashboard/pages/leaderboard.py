@@ -273,7 +273,9 @@ def go_compare(
         row = next((r for r in data if r["id"] == cell.get("row_id")), None)
         if row is None:
             return no_update
-        models = [row["model"]] + ([baseline] if baseline and baseline != row["model"] else [])
+        # with the baseline, or else with the best-placed other model
+        other = baseline or next((r["model"] for r in data if r["model"] != row["model"]), None)
+        models = [row["model"]] + ([other] if other and other != row["model"] else [])
     else:
         return no_update
     return "/compare?models=" + quote(",".join(models))

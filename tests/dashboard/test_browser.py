@@ -112,6 +112,9 @@ def _journey(standalone: str, page: Any, tmp_path: Path) -> None:
     page.click("a.nav-link:has-text('Leaderboard')")
     page.wait_for_selector("#lb-table td:has-text('EMT')")
     shot(page, "06-leaderboard")
+    page.click("#lb-table td[data-dash-column=name]:has-text('EMT')")  # opens the comparison
+    page.wait_for_url(re.compile(r".*/compare\?models=emt"))
+    page.go_back()
     page.click("a.nav-link:has-text('Stand-up')")
     page.wait_for_selector(f"#su-finished a:has-text('#{run_id}')")
     shot(page, "07-standup")

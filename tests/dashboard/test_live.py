@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -98,11 +99,13 @@ def test_running_drift_curve_matches_the_incremental_value_at_the_end() -> None:
     live.absorb_thermo(state, _cols(t, etot, ekin))
     tt, curve = live.running_drift_curve(t, etot, ekin, max_points=50)
     assert len(tt) <= 50 and tt[-1] == t[-1]
-    assert curve[-1] == pytest.approx(live.drift_of(state)["drift_percent"], rel=1e-6)
+    drift = live.drift_of(state)
+    assert drift is not None
+    assert curve[-1] == pytest.approx(drift["drift_percent"], rel=1e-6)
 
 
 def test_histogram_bins_have_a_fixed_width_and_grow() -> None:
-    hist = {"width": None, "counts": []}
+    hist: dict[str, Any] = {"width": None, "counts": []}
     assert live.bin_values(hist, [0.01, 0.02, float("nan")], span=0.4)
     assert hist["width"] == pytest.approx(0.01) and sum(hist["counts"]) == 2
     live.bin_values(hist, [1.005])  # beyond the first span: more bins, same width

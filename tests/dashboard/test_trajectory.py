@@ -38,7 +38,8 @@ def test_lattice_is_read_as_the_cell() -> None:
     lattice = 'Lattice="7.22 0.0 0.0 0.0 7.22 0.0 0.0 0.0 7.22"'
     text = f"1\n{lattice} Properties=species:S:1:pos:R:3 step=0\nCu 0 0 0\n"
     (frame,) = tr.parse_extxyz(text)
-    np.testing.assert_allclose(np.diag(frame.cell), [7.22] * 3)
+    assert frame.cell is not None
+    np.testing.assert_allclose(np.diag(frame.cell), np.full(3, 7.22))
 
 
 def test_bonds_of_methane_and_water() -> None:
@@ -89,3 +90,10 @@ def test_trajectory_path_stays_inside_the_artifact_store(tmp_path: Path) -> None
     path.write_text("")
     assert tr.run_trajectory_path(run, tmp_path) == path.resolve()
     assert tr.run_trajectory_path({"id": 3, "attempt": 0}, tmp_path) is None
+
+
+def test_batched_kabsch_matches_the_single_one() -> None:
+    rng = np.random.default_rng(3)
+    p, q = rng.normal(size=(5, 7, 3)), rng.normal(size=(5, 7, 3))
+    batch = tr.kabsch_rmsd_batch_A(p, q)
+    np.testing.assert_allclose(batch, [tr.kabsch_rmsd_A(a, b) for a, b in zip(p, q, strict=True)])
