@@ -28,7 +28,7 @@ STATUS = "() => (document.querySelector('#run-status') || {}).innerText || ''"
 def _dropdown(page: Any, component_id: str, text: str) -> None:
     """Pick the first option of a Dash dropdown that shows ``text``."""
     page.click(f"#{component_id}")
-    page.keyboard.type(text)
+    page.fill(".dash-dropdown-search", text)  # waits for the opened search box
     page.click(f"[role=option]:has-text('{text}')")
     page.wait_for_selector(".dash-dropdown-options", state="detached")
 
