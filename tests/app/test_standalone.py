@@ -3,10 +3,6 @@ and the CI client ``mdval submit --wait`` against it."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from app.cli import app as cli
-from tests.utils.service import REPO, free_port, wait_for
+from tests.utils.service import standalone_server, wait_for
 
 pytestmark = pytest.mark.service
 
@@ -26,54 +22,10 @@ ADMIN = "standalone-test-admin-token-0123456789"
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("standalone")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDVAL_")}
-    env.update(
-        MDVAL_ADMIN_TOKEN=ADMIN,
-        MDVAL_DASHBOARD_FACTORY="",
-        MDVAL_HEARTBEAT_INTERVAL_S="1",
-        PYTHONPATH=str(REPO),
-    )
-    log = (data / "standalone.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "standalone",
-            "--data-dir",
-            str(data),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def two_workers() -> bool:
-        if proc.poll() is not None:
-            pytest.fail(
-                f"standalone exited {proc.returncode}: {(data / 'standalone.log').read_text()}"
-            )
-        try:
-            body = httpx.get(f"{url}/api/v1/health", timeout=2).json()
-        except httpx.HTTPError:
-            return False
-        return len(body["workers"]) == 2
-
-    try:
-        wait_for(two_workers, timeout=120, interval=0.5, what="standalone with its two workers")
+    with standalone_server(
+        data, ADMIN, MDVAL_DASHBOARD_FACTORY="", MDVAL_HEARTBEAT_INTERVAL_S="1"
+    ) as url:
         yield url
-    finally:
-        proc.send_signal(signal.SIGTERM)  # uvicorn stops, then the workers are stopped
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
     assert "admin token: " + ADMIN in (data / "standalone.log").read_text()
     assert (data / "mdval.sqlite").is_file()
 

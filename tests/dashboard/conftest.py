@@ -4,12 +4,7 @@ Playwright. Screenshots go to test-artifacts/screenshots/ (git-ignored)."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.dashboard.server import ADMIN_TOKEN, REPO, free_port
+from tests.dashboard.server import ADMIN_TOKEN, REPO
+from tests.utils.service import standalone_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -38,58 +34,19 @@ IGNORED_CONSOLE = ("GL Driver Message", "GPU stall", "willReadFrequently", "WebG
 @pytest.fixture(scope="session")
 def standalone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``mdval standalone`` on a free port with a temp data dir; yields its URL."""
-    data = tmp_path_factory.mktemp("standalone")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDVAL_")}
-    env.update(
-        MDVAL_ADMIN_TOKEN=ADMIN_TOKEN,
+
+    def emt_registered(url: str) -> bool:
+        models = httpx.get(f"{url}/api/v1/models", timeout=2).json()["items"]
+        return any(m["spec"] == "emt" for m in models)
+
+    with standalone_server(
+        tmp_path_factory.mktemp("standalone"),
+        ADMIN_TOKEN,
+        ready=emt_registered,
         MDVAL_HEARTBEAT_INTERVAL_S="1",
         MDVAL_FLUSH_INTERVAL_S="0.5",
-        PYTHONPATH=str(REPO),
-    )
-    log = (data / "standalone.log").open("wb")
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app.cli",
-            "standalone",
-            "--data-dir",
-            str(data),
-            "--port",
-            str(port),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    try:
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"standalone exited: {(data / 'standalone.log').read_text()[-3000:]}")
-            try:
-                health = httpx.get(f"{url}/api/v1/health", timeout=2).json()
-                models = httpx.get(f"{url}/api/v1/models", timeout=2).json()["items"]
-                if len(health["workers"]) == 2 and any(m["spec"] == "emt" for m in models):
-                    break
-            except (httpx.HTTPError, KeyError, ValueError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("standalone did not come up within 180 s")
-            time.sleep(0.5)
+    ) as url:
         yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)  # the server and the workers it started
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(5)
-        log.close()
 
 
 class Console:

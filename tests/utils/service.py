@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import redis
@@ -55,6 +56,7 @@ __all__ = [
     "redis_url",
     "service_settings",
     "settings_env",
+    "standalone_server",
     "start_worker",
     "stop_worker",
     "submitter_token",
@@ -83,6 +85,55 @@ def wait_for(
         if time.monotonic() > deadline:
             pytest.fail(f"timed out after {timeout:g} s waiting for {what or predicate}")
         time.sleep(interval)
+
+
+@contextlib.contextmanager
+def standalone_server(
+    data_dir: Path,
+    admin_token: str,
+    *,
+    ready: Callable[[str], bool] | None = None,
+    timeout_s: float = 180.0,
+    **env: str,
+) -> Iterator[str]:
+    """A real ``mdval standalone`` on a free port with ``data_dir``; yields its URL.
+
+    Up means: health answers with two workers, and ``ready(url)`` (if given) is true. On exit
+    the whole process group (server and the workers it started) gets SIGTERM, then SIGKILL.
+    """
+    port = free_port()
+    child_env = {k: v for k, v in os.environ.items() if not k.startswith("MDVAL_")}
+    child_env.update(MDVAL_ADMIN_TOKEN=admin_token, PYTHONPATH=str(REPO), **env)
+    log_path = data_dir / "standalone.log"
+    log = log_path.open("wb")
+    command = [sys.executable, "-m", "app.cli", "standalone", "--data-dir", str(data_dir),
+               "--port", str(port)]  # fmt: skip
+    proc = subprocess.Popen(
+        command, cwd=REPO, env=child_env, stdout=log, stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            pytest.fail(f"standalone exited {proc.returncode}: {log_path.read_text()[-3000:]}")
+        try:
+            health = httpx.get(f"{url}/api/v1/health", timeout=2).json()
+            return len(health["workers"]) == 2 and (ready is None or ready(url))
+        except (httpx.HTTPError, KeyError, ValueError):
+            return False
+
+    try:
+        wait_for(up, timeout=timeout_s, interval=0.5, what="mdval standalone and its workers")
+        yield url
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
+        log.close()
 
 
 # --- Postgres and Redis ---------------------------------------------------------------------
