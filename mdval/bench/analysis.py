@@ -37,6 +37,8 @@ def summarise(
             for m in models
         },
         "speedups": _speedups(single, models),
+        "speedups_batched": _speedups_batched(records, models),
+        "speedups_by_size": _speedups_by_size(records, models),
         "batch_scaling": _batch_scaling(records, models),
         "long_trajectory": {
             f"{r.model} {r.engine}": r.throughput_atom_steps_per_s
@@ -66,6 +68,42 @@ def _speedups(single: dict[tuple[str, str], BenchRecord], models: Sequence[str])
                 "step": speedup(b.step_ms, x.step_ms),
             }
         out[f"{m} vs {base}"] = row
+    return out
+
+
+def _speedups_batched(records: Sequence[BenchRecord], models: Sequence[str]) -> dict[str, Any]:
+    """``model vs baseline`` step-time speed-up through the torch engine per batch size."""
+    step = {
+        (r.model, r.replicas): r.step_ms
+        for r in records
+        if r.experiment == "batch" and r.engine == "torch"
+    }
+    out: dict[str, Any] = {}
+    if not models:
+        return out
+    base = models[0]
+    for m in models[1:]:
+        out[f"{m} vs {base}"] = {
+            str(n): speedup(step[(base, n)], step[(m, n)])
+            for (mm, n) in sorted(step)
+            if mm == m and (base, n) in step
+        }
+    return out
+
+
+def _speedups_by_size(records: Sequence[BenchRecord], models: Sequence[str]) -> dict[str, Any]:
+    """``model vs baseline`` step-time speed-up through the torch engine per system size."""
+    step = {(r.model, r.n_atoms): r.step_ms for r in records if r.experiment == "size"}
+    out: dict[str, Any] = {}
+    if not models:
+        return out
+    base = models[0]
+    for m in models[1:]:
+        out[f"{m} vs {base}"] = {
+            str(n): speedup(step[(base, n)], step[(m, n)])
+            for (mm, n) in sorted(step)
+            if mm == m and (base, n) in step
+        }
     return out
 
 

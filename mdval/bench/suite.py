@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -14,6 +15,7 @@ from mdval.bench.analysis import summarise
 from mdval.bench.records import BenchRecord, jsonable, run_context
 from mdval.bench.systems import structure
 from mdval.md.torch_engine.model import ForceModel
+from mdval.metrics.timing import harness_overhead
 from mdval.potentials.registry import resolve_potential
 
 ZOO = ("zoo:original", "zoo:tiny", "zoo:ultra-tiny")
@@ -27,6 +29,9 @@ class BenchPlan:
     teacher: str | None = "gfn2-xtb"
     main_structure: str = "alanine-dipeptide"
     size_structures: tuple[str, ...] = (
+        "H2O",
+        "CH4",
+        "alanine",
         "alanine-dipeptide",
         "water-17",
         "water-33",
@@ -36,6 +41,8 @@ class BenchPlan:
     replicas: tuple[int, ...] = (1, 2, 4, 8, 16, 32, 64, 128, 256)
     n_steps: int = 200  # single-system engine runs (after warm-up)
     warmup: int = 20
+    warmup_calls: int = 200  # calls of each model before any measurement
+    rounds: int = 3  # single-system and batch measurements: rounds, interleaved
     bare_calls: int = 100
     long_steps: int = 1000  # long-trajectory throughput (0 = skip)
     batch_budget_s: float = 3.0  # time per batch measurement, sets its repeats (5 .. 50)
@@ -49,6 +56,8 @@ QUICK = BenchPlan(
     replicas=(1, 4, 16),
     n_steps=40,
     warmup=5,
+    warmup_calls=10,
+    rounds=1,
     bare_calls=20,
     long_steps=0,
     batch_budget_s=0.5,
@@ -91,6 +100,8 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
     entries = {spec: resolve_potential(spec) for spec in plan.models}
     models = {spec: ForceModel.from_entry(e, device) for spec, e in entries.items()}
     main = structure(plan.main_structure)
+    for spec in plan.models:  # settle every model first: the first calls of a module are slow
+        measure.bare(models[spec], spec, main, n=1, warmup=plan.warmup_calls, device=device)
 
     def add(rec: BenchRecord) -> None:
         rec.device_name = context["device_name"]
@@ -99,22 +110,22 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
         report.records.append(rec)
         say(_line(rec))
 
-    for spec in plan.models:  # single system: bare model, both engines
-        add(
-            measure.bare(
-                models[spec], spec, main, n=plan.bare_calls, warmup=plan.warmup, device=device
-            )
-        )
-        add(
-            measure.torch_engine(
-                models[spec], spec, main, n=plan.n_steps, warmup=plan.warmup, device=device
-            )
-        )
-        add(
-            measure.ase_engine(
-                entries[spec], spec, main, n=plan.n_steps, warmup=plan.warmup, device=device
-            )
-        )
+    for spec in plan.models:  # single system: bare model, both engines, interleaved
+        for rec in _interleaved(
+            plan.rounds,
+            [
+                lambda spec=spec: measure.bare(  # type: ignore[misc]
+                    models[spec], spec, main, n=plan.bare_calls, warmup=plan.warmup, device=device
+                ),
+                lambda spec=spec: measure.torch_engine(  # type: ignore[misc]
+                    models[spec], spec, main, n=plan.n_steps, warmup=plan.warmup, device=device
+                ),
+                lambda spec=spec: measure.ase_engine(  # type: ignore[misc]
+                    entries[spec], spec, main, n=plan.n_steps, warmup=plan.warmup, device=device
+                ),
+            ],
+        ):
+            add(rec)
     if plan.teacher:
         teacher = resolve_potential(plan.teacher)
         add(
@@ -179,32 +190,55 @@ def _batch(
     device: str,
 ) -> None:
     probe = measure.bare(model, spec, atoms, replicas=replicas, n=1, warmup=2, device=device)
-    n = _repeats(probe.inference_ms_per_step, plan.batch_budget_s, 5, 50)
-    warm = 3
-    add(
-        measure.bare(
-            model,
-            spec,
-            atoms,
-            replicas=replicas,
-            n=n,
-            warmup=warm,
-            device=device,
-            experiment="batch",
-        )
+    n = _repeats(probe.inference_ms_per_step, plan.batch_budget_s / plan.rounds, 5, 50)
+    kw = dict(replicas=replicas, n=n, warmup=3, device=device, experiment="batch")
+    for rec in _interleaved(
+        plan.rounds,
+        [
+            lambda: measure.bare(model, spec, atoms, **kw),  # type: ignore[arg-type]
+            lambda: measure.torch_engine(model, spec, atoms, **kw),  # type: ignore[arg-type]
+        ],
+    ):
+        add(rec)
+
+
+def _interleaved(rounds: int, runs: list[Callable[[], BenchRecord]]) -> list[BenchRecord]:
+    """Run ``runs`` in turn ``rounds`` times (so slow drifts of the machine hit them alike)
+    and merge the rounds of each: medians of the per-round medians, max of peak memory."""
+    done: list[list[BenchRecord]] = [[] for _ in runs]
+    for _ in range(max(rounds, 1)):
+        for k, run in enumerate(runs):
+            done[k].append(run())
+    return [_merge(recs) for recs in done]
+
+
+def _merge(recs: list[BenchRecord]) -> BenchRecord:
+    if len(recs) == 1:
+        return recs[0]
+
+    def med(values: list[float | None]) -> float | None:
+        kept = [v for v in values if v is not None]
+        return float(statistics.median(kept)) if kept else None
+
+    first = recs[0]
+    inference = med([r.inference_ms_per_step for r in recs])
+    step = med([r.step_ms for r in recs])
+    peaks = [r.peak_memory_MB for r in recs if r.peak_memory_MB is not None]
+    merged = replace(
+        first,
+        inference_ms_per_step=inference,
+        step_ms=step,
+        harness_overhead=harness_overhead(step, inference),
+        throughput_atom_steps_per_s=med([r.throughput_atom_steps_per_s for r in recs]),
+        peak_memory_MB=max(peaks) if peaks else None,
+        n_steps=sum(r.n_steps for r in recs),
+        extra=dict(first.extra),
     )
-    add(
-        measure.torch_engine(
-            model,
-            spec,
-            atoms,
-            replicas=replicas,
-            n=n,
-            warmup=warm,
-            device=device,
-            experiment="batch",
-        )
-    )
+    key = "step_ms" if step is not None else "inference_ms_per_step"
+    spread = [getattr(r, key) for r in recs]
+    merged.extra["rounds"] = len(recs)
+    merged.extra[f"{key}_per_round"] = spread
+    return merged
 
 
 def _repeats(ms: float | None, budget_s: float, lo: int, hi: int) -> int:

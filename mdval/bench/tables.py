@@ -68,6 +68,22 @@ def to_markdown(doc: dict[str, Any]) -> str:
             for engine, v in by_engine.items():
                 rows.append([pair, engine, v["inference"], v["step"]])
         out.append(_table(["ratio", "engine", "on inference", "on step"], rows))
+    for key, label in (
+        ("speedups_batched", "replicas"),
+        ("speedups_by_size", "atoms"),
+    ):
+        table = summary.get(key, {})
+        if not any(table.values()):
+            continue
+        cols = sorted({int(n) for row in table.values() for n in row})
+        title = "batch size" if label == "replicas" else "system size"
+        out.append(f"\n### Speed-ups by {title} (torch engine, step time)\n")
+        out.append(
+            _table(
+                ["ratio", *[f"{n} {label}" for n in cols]],
+                [[pair, *[row.get(str(n)) for n in cols]] for pair, row in table.items()],
+            )
+        )
     scaling = summary.get("batch_scaling", {})
     if any(scaling.values()):
         out.append("\n### Batch scaling (torch engine vs bare forward+backward)\n")

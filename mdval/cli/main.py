@@ -7,6 +7,7 @@ from importlib.metadata import entry_points
 import typer
 
 from mdval import __version__
+from mdval.cli.bench import bench
 from mdval.cli.compare import compare
 from mdval.cli.run import run
 from mdval.cli.suite import suite
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.command()(run)
 app.command()(suite)
 app.command()(compare)
+app.command()(bench)
 
 
 def _version(value: bool) -> None:

@@ -62,7 +62,7 @@ def run_validation(
     listener = listener or RunListener()
     started = datetime.now(UTC)
     atoms = run.atoms.copy()
-    n_dof = degrees_of_freedom(atoms)
+    n_dof = degrees_of_freedom(atoms, thermostatted=config.n_equilibration_steps > 0)
     velocity_seed, thermostat_seed = np.random.SeedSequence(config.seed).spawn(2)
     initialize_velocities(atoms, config.temperature_K, np.random.default_rng(velocity_seed))
     thermostat_rng = np.random.default_rng(thermostat_seed)

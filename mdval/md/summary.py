@@ -23,6 +23,12 @@ if TYPE_CHECKING:
     from mdval.md.prepare import PreparedRun
 
 
+_THERMOSTATS = {
+    "ase": "Langevin (ase.md.langevin, COM fixed)",
+    "torch": "Langevin BAOAB (torch engine, COM momentum removed)",
+}
+
+
 @dataclass(frozen=True)
 class Outcome:
     """How the run ended. ``time_ps`` is simulated time from the start of the run."""
@@ -188,10 +194,10 @@ def _provenance(
             "reference_every": config.reference_every,
             "friction_per_ps": config.friction_per_ps,
             "integrator": "velocity Verlet (NVE)",
-            "thermostat": "Langevin (ASE)" if config.equilibration_ps > 0 else None,
+            "thermostat": _THERMOSTATS.get(engine_name) if config.equilibration_ps > 0 else None,
             "n_dof": n_dof,
             "n_dof_rule": "3N-3 (COM momentum removed); 3N-6 when the rotation of an "
-            "isolated non-linear molecule is removed too",
+            "isolated non-linear molecule is removed too and no thermostat re-thermalises it",
         },
         "engine": engine_name,
         **device_info(run.device),

@@ -19,14 +19,18 @@ def removes_rotation(atoms: Atoms) -> bool:
     return not any(atoms.pbc) and len(atoms) > 2 and not is_linear(atoms.get_positions())
 
 
-def degrees_of_freedom(atoms: Atoms) -> int:
-    """N_dof of the dynamics mdval runs: 3N − 3 (COM removed), 3N − 6 with rotation removed."""
+def degrees_of_freedom(atoms: Atoms, *, thermostatted: bool = False) -> int:
+    """N_dof of the dynamics mdval runs: 3N − 3 (COM removed), 3N − 6 with rotation removed.
+
+    ``thermostatted``: a Langevin equilibration thermalises the rotation again (only the
+    centre of mass stays fixed), so such a run has 3N − 3 in both of its phases.
+    """
     return max(
         1,
         _dof(
             len(atoms),
             com_removed=len(atoms) > 1,
-            rotation_removed=removes_rotation(atoms),
+            rotation_removed=removes_rotation(atoms) and not thermostatted,
             linear=False,
         ),
     )
