@@ -3,12 +3,30 @@ structures, suites and profiles, each with what the core said about it when regi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.db.models import Potential, Profile, Structure, Suite
+
+RowT = TypeVar("RowT", Potential, Structure, Suite)
+
+
+def _upsert(
+    session: Session, model: type[RowT], key: InstrumentedAttribute[str], value: str,
+    values: dict[str, Any],
+) -> RowT:  # fmt: skip
+    """Create the row whose ``key`` column is ``value``, or refresh it with ``values``."""
+    row = session.scalar(select(model).where(key == value))
+    if row is None:
+        row = model(**{key.key: value}, **values)
+        session.add(row)
+    else:
+        for name, new in values.items():
+            setattr(row, name, new)
+    session.flush()
+    return row
 
 
 def get_potential(session: Session, *, key: str) -> Potential | None:
@@ -40,15 +58,7 @@ def find_potentials(session: Session, *, keys: list[str]) -> list[Potential]:
 
 def upsert_potential(session: Session, *, spec: str, values: dict[str, Any]) -> Potential:
     """Create or refresh the row of ``spec`` from a worker's description."""
-    row = session.scalar(select(Potential).where(Potential.spec == spec))
-    if row is None:
-        row = Potential(spec=spec, **values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    session.flush()
-    return row
+    return _upsert(session, Potential, Potential.spec, spec, values)
 
 
 def get_structure(session: Session, *, key: str) -> Structure | None:
@@ -69,15 +79,7 @@ def list_structures(session: Session) -> list[Structure]:
 
 
 def upsert_structure(session: Session, *, spec: str, values: dict[str, Any]) -> Structure:
-    row = session.scalar(select(Structure).where(Structure.spec == spec))
-    if row is None:
-        row = Structure(spec=spec, **values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    session.flush()
-    return row
+    return _upsert(session, Structure, Structure.spec, spec, values)
 
 
 def list_suites(session: Session) -> list[Suite]:
@@ -85,15 +87,7 @@ def list_suites(session: Session) -> list[Suite]:
 
 
 def upsert_suite(session: Session, *, name: str, values: dict[str, Any]) -> Suite:
-    row = session.scalar(select(Suite).where(Suite.name == name))
-    if row is None:
-        row = Suite(name=name, **values)
-        session.add(row)
-    else:
-        for key, value in values.items():
-            setattr(row, key, value)
-    session.flush()
-    return row
+    return _upsert(session, Suite, Suite.name, name, values)
 
 
 def profile_names(session: Session) -> set[str]:
