@@ -50,14 +50,17 @@ class LeaderboardCache:
         now = time.monotonic()
         with self.lock:
             cached = self.entries.get(key)
-            if cached is not None and cached[0] == (version, now // CACHE_TTL_S):
+            # Fresh while no run finished since and for CACHE_TTL_S after it was computed
+            # (not per clock bucket: an entry made just before a bucket edge would expire
+            # at once).
+            if cached is not None and cached[0][0] == version and now - cached[0][1] < CACHE_TTL_S:
                 self.entries.move_to_end(key)
                 self.hits += 1
                 return cached[1]
         rows = leaderboard(session, **filters)
         with self.lock:
             self.misses += 1
-            self.entries[key] = ((version, now // CACHE_TTL_S), rows)
+            self.entries[key] = ((version, now), rows)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)

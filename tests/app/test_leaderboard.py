@@ -6,14 +6,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from app.crud import catalog
 from app.crud import runs as runs_crud
 from app.crud.leaderboard import _aggregate_python, _aggregate_sql, _filters, leaderboard
+from app.db.models import Run
 from app.services.leaderboard import LeaderboardCache
 from tests.utils.factories import make_run
+from tests.utils.service import wait_for
 
 pytestmark = [pytest.mark.service, pytest.mark.usefixtures("catalog")]
 
@@ -88,7 +90,16 @@ def test_sql_and_python_aggregation_agree(engine: Engine, suite: str) -> None:
                 assert py[model_id][key] == value, key
 
 
+def no_run_in_flight(engine: Engine) -> bool:
+    """Runs queued by earlier tests and still finishing on their workers would move the
+    leaderboard's data version under this test."""
+    with Session(engine) as session:
+        busy = select(func.count()).where(Run.status.in_(("queued", "running")))
+        return session.scalar(busy) == 0
+
+
 def test_cache_follows_finished_runs(engine: Engine, suite: str) -> None:
+    wait_for(lambda: no_run_in_flight(engine), timeout=60, what="earlier tests' runs to end")
     cache = LeaderboardCache()
     with Session(engine) as session:
         first = cache.get(session, suite=suite)
