@@ -71,10 +71,11 @@ def _journey(standalone: str, page: Any, tmp_path: Path) -> None:
     shot(page, "02-submit-errors")
     runs_before = httpx.get(f"{standalone}/api/v1/runs").json()["total"]
 
-    # a valid run: EMT copper, 0.2 ps at 0.25 fs, every record kept
+    # a valid run: EMT copper, 1 ps at 0.25 fs (long enough to be watched while it goes
+    # on an idle machine), every second step recorded
     _dropdown(page, "submit-structure", "cu-fcc")
     _dropdown(page, "submit-reference", "emt")
-    _fill(page, "submit-duration-ps", "0.2")
+    _fill(page, "submit-duration-ps", "1.0")
     _fill(page, "submit-timesteps", "0.25")
     _fill(page, "submit-record-every", "2")
     page.wait_for_selector("#submit-checks .ok")
