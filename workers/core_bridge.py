@@ -22,6 +22,7 @@ __all__ = [
     "RunListener",
     "RunOutput",
     "ThermoRecord",
+    "batch_key",
     "catalog",
     "check_uploaded_model",
     "describe_potential",
@@ -29,6 +30,7 @@ __all__ = [
     "make_run_config",
     "recommend",
     "run",
+    "run_batch",
     "validate_request",
 ]
 
@@ -196,6 +198,28 @@ def run(config: Any, *, out_dir: Path, listener: RunListener) -> RunOutput:
     return RunOutput(status=result.status, summary=result.summary, out_dir=result.out_dir)
 
 
+def batch_key(config: dict[str, Any]) -> Any:
+    """What runs must share to run as one batch (None: this run never batches); bad input
+    gives None too — the run then fails alone, with its own message."""
+    from mdval.md.batch_protocol import batch_key as core_batch_key
+
+    try:
+        return core_batch_key(make_run_config(config))
+    except (InputError, ValueError):
+        return None
+
+
+def run_batch(
+    configs: list[Any], *, out_dirs: list[Path], listeners: list[RunListener]
+) -> list[RunOutput]:
+    """Run validations as replicas of one batch (the torch engine). Raises InputError before
+    the first step when they cannot share a batch or one of them is bad input."""
+    from mdval.md.batch_protocol import run_validations
+
+    results = run_validations(configs, out_dirs=out_dirs, listeners=listeners)
+    return [RunOutput(status=r.status, summary=r.summary, out_dir=r.out_dir) for r in results]
+
+
 def recommend(summaries: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     """The core's recommendation over finished runs' summaries (None if it cannot say)."""
     from mdval.criteria import RunOutcome
@@ -257,3 +281,40 @@ def catalog() -> dict[str, Any]:
         "suites": suites,
         "profiles": profiles,
     }
+
+
+def bench(plan: dict[str, Any], *, progress: Any = None) -> dict[str, Any]:
+    """Run ``mdval bench`` in this process: ``plan["quick"]`` picks the core's quick or full
+    ``BenchPlan``, ``plan["overrides"]`` replaces its fields (lists become tuples), and
+    ``plan["labels"]`` (core spec -> the service's name) renames the models in the records
+    and the analysis. ``progress`` gets each line the benchmark prints. Returns
+    ``BenchReport.to_dict()`` (context, plan, records, summary, wall_s) with
+    ``context["machine"]`` added. Raises InputError for bad input (an unknown field, a device
+    that is not there)."""
+    import platform
+    from dataclasses import fields, replace
+
+    from mdval.bench import QUICK, BenchPlan, run_suite
+    from mdval.bench.analysis import summarise
+
+    base = QUICK if plan.get("quick", True) else BenchPlan()
+    known = {f.name for f in fields(BenchPlan)}
+    overrides = dict(plan.get("overrides") or {})
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise InputError(f"unknown benchmark plan field(s): {', '.join(unknown)}")
+    changes: dict[str, Any] = {
+        k: tuple(v) if isinstance(v, list) else v for k, v in overrides.items()
+    }
+    core_plan = replace(base, **changes)
+    report = run_suite(core_plan, progress=progress)
+    labels: dict[str, str] = dict(plan.get("labels") or {})
+    measured = [*core_plan.models, *([core_plan.teacher] if core_plan.teacher else [])]
+    if any(labels.get(spec, spec) != spec for spec in measured):
+        report.records = [replace(r, model=labels.get(r.model, r.model)) for r in report.records]
+        models = [labels.get(m, m) for m in core_plan.models]
+        teacher = labels.get(core_plan.teacher, core_plan.teacher) if core_plan.teacher else None
+        report.summary = summarise(report.records, models, teacher, core_plan.main_structure)
+    out = report.to_dict()
+    out["context"]["machine"] = f"{platform.node()} ({platform.machine()})"
+    return dict(out)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -156,29 +157,29 @@ class DbStreamingListener(RunListener):
 
 
 class Heartbeat(threading.Thread):
-    """Refreshes ``runs.heartbeat_at`` every ``interval_s`` while the run goes, whatever the
-    engine is doing; tells the listener when the run is no longer this worker's."""
+    """Refreshes ``runs.heartbeat_at`` of every run of a batch (one run, or the replicas of
+    a batch) every ``interval_s``, whatever the engine is doing; tells a run's listener when
+    the run is no longer this worker's."""
 
-    def __init__(
-        self, engine: Engine, claim: Claim, listener: DbStreamingListener, interval_s: float
-    ):
-        super().__init__(name=f"heartbeat-{claim.run_id}", daemon=True)
+    def __init__(self, engine: Engine, listeners: Sequence[DbStreamingListener], interval_s: float):
+        super().__init__(name=f"heartbeat-{listeners[0].claim.run_id}", daemon=True)
         self.engine = engine
-        self.claim = claim
-        self.listener = listener
+        self.listeners = list(listeners)
         self.interval_s = interval_s
         self.stopping = threading.Event()
 
     def run(self) -> None:
         while not self.stopping.wait(self.interval_s):
-            try:
-                with Session(self.engine) as session, session.begin():
-                    owned = runs_crud.heartbeat(session, claim=self.claim)
-            except Exception:  # try again next beat
-                log.exception("run %s: heartbeat failed", self.claim.run_id)
-                continue
-            if not owned:
-                self.listener.lost = True
+            for listener in [x for x in self.listeners if not x.lost]:
+                try:
+                    with Session(self.engine) as session, session.begin():
+                        owned = runs_crud.heartbeat(session, claim=listener.claim)
+                except Exception:  # try again next beat
+                    log.exception("run %s: heartbeat failed", listener.claim.run_id)
+                    continue
+                if not owned:
+                    listener.lost = True
+            if all(x.lost for x in self.listeners):
                 return
 
     def stop(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import traceback
+from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
@@ -17,8 +18,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
+from app.crud import catalog, series
 from app.crud import runs as runs_crud
-from app.crud import series
 from app.crud.runs import Claim
 from app.db.base import utcnow
 from app.db.models import Potential, Recommendation, Run
@@ -52,50 +53,172 @@ def worker_name(hostname: str | None) -> str:
 
 @celery_app.task(name=TASK_RUN, bind=True, acks_late=True)
 def run_task(self: Any, run_id: int) -> dict[str, Any]:
-    """Run one validation. Returns what happened (``duplicate`` when not claimed)."""
+    """Run one validation — with the runs of its submission that can share a batch with it,
+    when the worker batches (see :func:`claim_partners`). Returns what happened to
+    ``run_id`` (``duplicate`` when not claimed)."""
     engine = _engine()
     worker = worker_name(self.request.hostname)
     with Session(engine) as session:
-        claim = runs_crud.claim_run(session, run_id=run_id, worker=worker)
-        if claim is not None and claim.attempt > 1:
-            series.delete_series(session, run_id=run_id)  # a retry starts from scratch
+        claim = _claim(session, run_id, worker)
         session.commit()
     if claim is None:
         log.info("run %s: not queued any more (duplicate delivery or cancelled); skipped", run_id)
         return {"run_id": run_id, "outcome": "duplicate"}
     log.info("run %s: attempt %s on %s", run_id, claim.attempt, worker)
-    return execute(engine, claim)
+    claims = [claim, *claim_partners(engine, claim)]
+    if len(claims) > 1:
+        log.info("run %s: batched with runs %s", run_id, [c.run_id for c in claims[1:]])
+    results = execute_batch(engine, claims)
+    out = dict(results[0])
+    if len(claims) > 1:
+        out["batched_with"] = [c.run_id for c in claims[1:]]
+    return out
+
+
+def _claim(session: Session, run_id: int, worker: str) -> Claim | None:
+    claim = runs_crud.claim_run(session, run_id=run_id, worker=worker)
+    if claim is not None and claim.attempt > 1:
+        series.delete_series(session, run_id=run_id)  # a retry starts from scratch
+    return claim
+
+
+def batch_limit(queue: str) -> int:
+    """Most runs one worker of ``queue`` runs as one batch."""
+    settings = get_settings()
+    gpu = queue == settings.queue("gpu")
+    return settings.batch_max_replicas_gpu if gpu else settings.batch_max_replicas_cpu
+
+
+def claim_partners(engine: Engine, lead: Claim) -> list[Claim]:
+    """Claim queued runs of ``lead``'s submission that can run in one batch with it.
+
+    Partners share the lead's torch potential, queue, device and batch key (timestep, step
+    counts, record interval, friction: :func:`mdval.md.batch_protocol.batch_key`); they
+    are claimed one conditional UPDATE each, like the lead, so a partner's own task later
+    finds its row taken and does nothing. At most :func:`batch_limit` runs in all.
+    """
+    with Session(engine) as session:
+        row = session.get(Run, lead.run_id)
+        if row is None:
+            return []
+        limit = batch_limit(row.queue) - 1
+        model = session.get(Potential, row.model_id)
+        if limit < 1 or model is None or not catalog.is_torch_potential(model):
+            return []
+        key = core_bridge.batch_key(dict(row.config or {}))
+        if key is None:
+            return []
+        claims: list[Claim] = []
+        for candidate in runs_crud.batch_candidates(session, lead=row, limit=4 * limit):
+            if core_bridge.batch_key(dict(candidate.config or {})) != key:
+                continue
+            claim = _claim(session, candidate.id, lead.worker)
+            if claim is not None:
+                claims.append(claim)
+            if len(claims) >= limit:
+                break
+        session.commit()
+    return claims
 
 
 def execute(engine: Engine, claim: Claim) -> dict[str, Any]:
     """Run a claimed run to its end and record the outcome."""
+    return execute_batch(engine, [claim])[0]
+
+
+#: How a run ended: (status, failure reason, summary).
+Ending = tuple[str, str | None, dict[str, Any] | None]
+
+
+def execute_batch(engine: Engine, claims: list[Claim]) -> list[dict[str, Any]]:
+    """Run claimed runs — one alone, several as one batch — and record each outcome.
+
+    A batch that cannot run as one (the core refuses it before the first step: say one run
+    is bad input) falls back to running its runs one by one, so each gets its own verdict.
+    """
     settings = get_settings()
     with Session(engine) as session:
-        config_dict = session.scalar(select(Run.config).where(Run.id == claim.run_id))
-    out_dir = settings.artifacts_path / "runs" / str(claim.run_id) / f"attempt-{claim.attempt}"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    listener = DbStreamingListener(engine, claim, flush_interval_s=settings.flush_interval_s)
-    heartbeat = Heartbeat(engine, claim, listener, settings.heartbeat_interval_s)
+        rows = session.execute(
+            select(Run.id, Run.config).where(Run.id.in_([c.run_id for c in claims]))
+        ).all()
+    stored: dict[int, dict[str, Any] | None] = {run_id: config for run_id, config in rows}
+    configs = [dict(stored.get(c.run_id) or {}) for c in claims]
+    out_dirs = [
+        settings.artifacts_path / "runs" / str(c.run_id) / f"attempt-{c.attempt}" for c in claims
+    ]
+    for out_dir in out_dirs:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    listeners = [
+        DbStreamingListener(engine, c, flush_interval_s=settings.flush_interval_s) for c in claims
+    ]
+    heartbeat = Heartbeat(engine, listeners, settings.heartbeat_interval_s)
     heartbeat.start()
-    status, reason, summary = "failed", None, None
     try:
-        config = core_bridge.make_run_config(dict(config_dict or {}))
-        result = core_bridge.run(config, out_dir=out_dir, listener=listener)
-        status, summary = result.status, result.summary
-        reason = summary.get("failure_reason") if status != "completed" else None
-        if status == "cancelled":
-            reason = "cancelled on request" if listener.cancel else (reason or "cancelled")
-    except core_bridge.InputError as exc:
-        reason = f"invalid input: {exc}"
-    except SoftTimeLimitExceeded:
-        reason = f"time limit of {settings.run_time_limit_s} s exceeded"
-    except Exception as exc:  # the system broke: record why
-        tail = "".join(traceback.format_exc().splitlines(keepends=True)[-TRACEBACK_LINES:])
-        reason = f"{type(exc).__name__}: {exc}\n{tail}"
-        log.exception("run %s failed", claim.run_id)
+        endings = _simulate(configs, out_dirs, listeners)
     finally:
         heartbeat.stop()
         heartbeat.join(timeout=5)
+    return [
+        _record(engine, listener, ending, out_dir)
+        for listener, ending, out_dir in zip(listeners, endings, out_dirs, strict=True)
+    ]
+
+
+def _simulate(
+    configs: list[dict[str, Any]], out_dirs: list[Path], listeners: list[DbStreamingListener]
+) -> list[Ending]:
+    if len(configs) == 1:
+        return [_simulate_one(configs[0], out_dirs[0], listeners[0])]
+    try:
+        cores = [core_bridge.make_run_config(c) for c in configs]
+        outputs = core_bridge.run_batch(cores, out_dirs=out_dirs, listeners=list(listeners))
+    except core_bridge.InputError as exc:
+        log.info("batch of %s runs refused (%s); running them one by one", len(configs), exc)
+        return [_simulate_one(*args) for args in zip(configs, out_dirs, listeners, strict=True)]
+    except Exception as exc:
+        ending = _broken(exc)
+        return [ending for _ in configs]
+    return [
+        _ending(output.status, output.summary, listener)
+        for output, listener in zip(outputs, listeners, strict=True)
+    ]
+
+
+def _simulate_one(
+    config_dict: dict[str, Any], out_dir: Path, listener: DbStreamingListener
+) -> Ending:
+    try:
+        config = core_bridge.make_run_config(config_dict)
+        result = core_bridge.run(config, out_dir=out_dir, listener=listener)
+    except core_bridge.InputError as exc:
+        return "failed", f"invalid input: {exc}", None
+    except Exception as exc:
+        return _broken(exc)
+    return _ending(result.status, result.summary, listener)
+
+
+def _ending(status: str, summary: dict[str, Any], listener: DbStreamingListener) -> Ending:
+    reason = summary.get("failure_reason") if status != "completed" else None
+    if status == "cancelled":
+        reason = "cancelled on request" if listener.cancel else (reason or "cancelled")
+    return status, reason, summary
+
+
+def _broken(exc: Exception) -> Ending:
+    """The system broke (or the time limit hit): record why."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return "failed", f"time limit of {get_settings().run_time_limit_s} s exceeded", None
+    tail = "".join(traceback.format_exc().splitlines(keepends=True)[-TRACEBACK_LINES:])
+    log.exception("run failed")
+    return "failed", f"{type(exc).__name__}: {exc}\n{tail}", None
+
+
+def _record(
+    engine: Engine, listener: DbStreamingListener, ending: Ending, out_dir: Path
+) -> dict[str, Any]:
+    """Write a run's outcome while this worker still owns it; what happened."""
+    claim = listener.claim
+    status, reason, summary = ending
     listener.flush()
     if listener.lost:
         log.warning(

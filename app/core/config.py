@@ -108,7 +108,17 @@ class Settings(BaseSettings):
         default=1.0, gt=0, description="Series flush interval of a worker."
     )
     run_time_limit_s: int = Field(
-        default=48 * 3600, ge=60, description="Hard time limit of one run."
+        default=48 * 3600, ge=60, description="Hard time limit of one run (or one batch)."
+    )
+    batch_max_replicas_cpu: int = Field(
+        default=8,
+        ge=1,
+        description="Most runs of one submission a CPU worker runs as one batch (1: never "
+        "batch). 8: on 2 CPU threads a batch step of 4-8 alanine dipeptides costs about half "
+        "a single run's step per replica; beyond 16 it gets dearer (docs/bench).",
+    )
+    batch_max_replicas_gpu: int = Field(
+        default=256, ge=1, description="Most runs of one submission a GPU worker batches."
     )
 
     @computed_field  # type: ignore[prop-decorator]

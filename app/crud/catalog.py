@@ -12,6 +12,14 @@ from app.db.models import Potential, Profile, Structure, Suite
 
 RowT = TypeVar("RowT", Potential, Structure, Suite)
 
+#: Kinds of potential that are torch models (TorchScript files, the zoo, uploads).
+TORCH_KINDS = frozenset({"torchscript", "zoo", "upload"})
+
+
+def is_torch_potential(model: Potential) -> bool:
+    """Whether the core runs ``model`` as a torch model (by kind, or as the core said)."""
+    return model.kind in TORCH_KINDS or bool((model.description or {}).get("is_torch"))
+
 
 def _upsert(
     session: Session, model: type[RowT], key: InstrumentedAttribute[str], value: str,

@@ -154,6 +154,25 @@ def claim_run(session: Session, *, run_id: int, worker: str) -> Claim | None:
     return None if row is None else Claim(run_id=run_id, attempt=row[0], worker=worker)
 
 
+def batch_candidates(session: Session, *, lead: Run, limit: int) -> list[Run]:
+    """Queued runs of ``lead``'s submission with its model, queue and device (oldest
+    first): the runs a worker may claim to run in one batch with ``lead``."""
+    stmt = (
+        select(Run)
+        .where(
+            Run.submission_id == lead.submission_id,
+            Run.status == "queued",
+            Run.model_id == lead.model_id,
+            Run.queue == lead.queue,
+            Run.device == lead.device,
+            Run.id != lead.id,
+        )
+        .order_by(Run.id)
+        .limit(limit)
+    )
+    return list(session.scalars(stmt).all())
+
+
 def _owned(claim: Claim) -> Any:
     return (
         (Run.id == claim.run_id)

@@ -41,7 +41,6 @@ from app.services.views import run_read
 log = logging.getLogger(__name__)
 
 #: Kinds of potential that run on torch (GPU queue under device "auto").
-TORCH_KINDS = frozenset({"torchscript", "zoo", "upload"})
 #: Prefixes the worker can register on first use.
 REGISTRABLE_MODEL_PREFIXES = ("zoo:", "py:")
 REGISTRABLE_STRUCTURE_PREFIXES = ("smiles:",)
@@ -195,8 +194,8 @@ def route_queue(settings: Settings, *, model: Potential, device: str) -> str:
         return settings.queue("cpu")
     if device == "cuda":
         return settings.queue("gpu")
-    is_torch = model.kind in TORCH_KINDS or bool((model.description or {}).get("is_torch"))
-    return settings.queue(settings.auto_device_queue if is_torch else "cpu")
+    queue = settings.auto_device_queue if catalog.is_torch_potential(model) else "cpu"
+    return settings.queue(queue)
 
 
 class Planner:

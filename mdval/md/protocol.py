@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from ase import Atoms
 
 from mdval.errors import RunCancelled, SimulationCrashed
 from mdval.md import ase_engine as _ase_engine  # noqa: F401  (registers the "ase" engine)
@@ -28,7 +29,7 @@ from mdval.md.observers import (
 from mdval.md.outputs import write_outputs
 from mdval.md.prepare import PreparedRun, prepare
 from mdval.md.snapshot import Observer
-from mdval.md.summary import Outcome, build_summary
+from mdval.md.summary import BatchShare, Outcome, build_summary
 from mdval.md.velocities import degrees_of_freedom, initialize_velocities
 from mdval.metrics.timing import PeakMemory
 
@@ -69,28 +70,13 @@ def run_validation(
 
     phases = _phases(config)
     total_steps = sum(p.n_steps for p in phases)
-    listener.on_start(
-        {
-            "n_atoms": len(atoms),
-            "formula": atoms.get_chemical_formula(),
-            "total_steps": total_steps,
-            "device": run.device,
-        }
-    )
+    announce_start(listener, atoms, total_steps, run.device)
     engine = make_engine(config.engine, run.model, run.device)
     detector = FailureDetector(config.record_every, atoms, config.temperature_K)
     recorder = ThermoRecorder(config.record_every, listener, total_steps=total_steps)
+    evaluator, writer = run_observers(run, listener, out_dir)
     observers: list[Observer] = [detector, recorder]
-    evaluator = None
-    if run.reference is not None:
-        evaluator = ReferenceEvaluator(
-            config.reference_every, run.reference.make_calculator(run.device), listener
-        )
-        observers.append(evaluator)
-    writer = None
-    if out_dir is not None:
-        writer = TrajectoryWriter(config.frame_every, Path(out_dir) / "trajectory.extxyz")
-        observers.append(writer)
+    observers += [o for o in (evaluator, writer) if o is not None]
 
     outcome = Outcome(status="completed")
     timings: dict[str, PhaseTiming] = {}
@@ -114,27 +100,89 @@ def run_validation(
     for observer in observers:
         observer.close()
 
-    summary = build_summary(
-        config=config,
-        run=run,
-        outcome=outcome,
-        records=recorder.records,
-        evaluator=evaluator,
-        timings=timings,
+    return finish_run(
+        run,
+        outcome,
+        recorder.records,
+        evaluator,
+        writer,
+        timings,
         n_dof=n_dof,
         peak_memory_MB=memory.peak_MB,
         started=started,
+        engine_name=engine.name,
+        out_dir=out_dir,
+        listener=listener,
+    )
+
+
+def announce_start(listener: RunListener, atoms: Atoms, total_steps: int, device: str) -> None:
+    """Tell the listener what is about to run (before the first step)."""
+    listener.on_start(
+        {
+            "n_atoms": len(atoms),
+            "formula": atoms.get_chemical_formula(),
+            "total_steps": total_steps,
+            "device": device,
+        }
+    )
+
+
+def run_observers(
+    run: PreparedRun, listener: RunListener, out_dir: Path | None
+) -> tuple[ReferenceEvaluator | None, TrajectoryWriter | None]:
+    """The optional observers of a run: reference evaluator and trajectory writer."""
+    config = run.config
+    evaluator = None
+    if run.reference is not None:
+        evaluator = ReferenceEvaluator(
+            config.reference_every, run.reference.make_calculator(run.device), listener
+        )
+    writer = None
+    if out_dir is not None:
+        writer = TrajectoryWriter(config.frame_every, Path(out_dir) / "trajectory.extxyz")
+    return evaluator, writer
+
+
+def finish_run(
+    run: PreparedRun,
+    outcome: Outcome,
+    records: list[ThermoRecord],
+    evaluator: ReferenceEvaluator | None,
+    writer: TrajectoryWriter | None,
+    timings: dict[str, PhaseTiming],
+    *,
+    n_dof: int,
+    peak_memory_MB: float | None,
+    started: datetime,
+    engine_name: str,
+    out_dir: Path | None,
+    listener: RunListener,
+    batch: BatchShare | None = None,
+) -> RunResult:
+    """Summarise a run, write its outputs, tell the listener; the result."""
+    summary = build_summary(
+        config=run.config,
+        run=run,
+        outcome=outcome,
+        records=records,
+        evaluator=evaluator,
+        timings=timings,
+        n_dof=n_dof,
+        peak_memory_MB=peak_memory_MB,
+        started=started,
         host=socket.gethostname(),
         n_frames=writer.n_frames if writer else 0,
-        engine_name=engine.name,
+        engine_name=engine_name,
+        batch=batch,
     )
     if out_dir is not None:
-        write_outputs(Path(out_dir), summary, recorder.records)
+        write_outputs(Path(out_dir), summary, records)
     listener.on_end(summary)
     return RunResult(
         status=outcome.status,
         summary=summary,
-        thermo=recorder.records,
+        thermo=records,
         force_errors=evaluator.samples if evaluator else [],
         out_dir=Path(out_dir) if out_dir is not None else None,
     )

@@ -39,6 +39,19 @@ class Outcome:
     phase: str | None = None
 
 
+@dataclass(frozen=True)
+class BatchShare:
+    """A run that was one replica of a batch: the batch's size and atoms, all replicas.
+
+    Timings of a batched run are the batch's (METRICS.md: one energy+forces evaluation is
+    one call of the model on the whole batch; throughput counts all replicas together), with
+    the batch size recorded next to them.
+    """
+
+    size: int
+    n_atoms: int
+
+
 def build_summary(
     *,
     config: RunConfig,
@@ -53,13 +66,15 @@ def build_summary(
     host: str,
     n_frames: int,
     engine_name: str,
+    batch: BatchShare | None = None,
 ) -> dict[str, Any]:
     n_atoms = len(run.atoms)
+    batch = batch or BatchShare(size=1, n_atoms=n_atoms)
     production = [r for r in records if r.phase == "production"]
     metrics: dict[str, Any] = {}
     metrics.update(_energy_metrics(production, n_atoms))
     metrics.update(_force_metrics(evaluator, n_atoms))
-    metrics.update(_timing_metrics(timings.get("production"), n_atoms, peak_memory_MB))
+    metrics.update(_timing_metrics(timings.get("production"), batch, peak_memory_MB))
     metrics.update(_thermo_stats(production))
     crashed = outcome.status == "crashed"
     reached_ps = production[-1].time_ps if production else 0.0
@@ -93,7 +108,9 @@ def build_summary(
         "verdict": run_verdict,
         "recommendation": recommendation.to_dict(),
         "config": config.model_dump(),
-        "provenance": _provenance(config, run, started, host, n_frames, n_dof, engine_name),
+        "provenance": _provenance(
+            config, run, started, host, n_frames, n_dof, engine_name, batch.size
+        ),
     }
 
 
@@ -122,7 +139,7 @@ def _force_metrics(evaluator: ReferenceEvaluator | None, n_atoms: int) -> dict[s
 
 
 def _timing_metrics(
-    timing: PhaseTiming | None, n_atoms: int, peak_memory_MB: float | None
+    timing: PhaseTiming | None, batch: BatchShare, peak_memory_MB: float | None
 ) -> dict[str, Any]:
     if timing is None or not timing.inference_s:
         return {"inference_ms_per_step": None, "step_ms": None, "peak_memory_MB": peak_memory_MB}
@@ -130,10 +147,12 @@ def _timing_metrics(
     step_ms = 1000.0 * float(np.median(timing.step_s)) if timing.step_s else None
     return {
         "inference_ms_per_step": inference_ms,
+        "inference_ms_per_replica_step": inference_ms / batch.size,
+        "batch_size": batch.size,
         "step_ms": step_ms,
         "harness_overhead": harness_overhead(step_ms, inference_ms) if step_ms else None,
         "throughput_atom_steps_per_s": throughput_atom_steps_per_s(
-            n_atoms, timing.steps_done, timing.wall_s
+            batch.n_atoms, timing.steps_done, timing.wall_s
         )
         if timing.wall_s > 0
         else None,
@@ -167,6 +186,7 @@ def _provenance(
     n_frames: int,
     n_dof: int,
     engine_name: str,
+    batch_size: int,
 ) -> dict[str, Any]:
     import ase  # local: versions only
 
@@ -201,7 +221,7 @@ def _provenance(
         },
         "engine": engine_name,
         **device_info(run.device),
-        "batch_size": 1,
+        "batch_size": batch_size,
         "mdval_version": __version__,
         "ase_version": ase.__version__,
         "numpy_version": np.__version__,

@@ -34,7 +34,7 @@ def make_run(
             **fields.pop("config", {}),
         }
         run = Run(
-            submission_id=str(uuid.uuid4()),
+            submission_id=fields.pop("submission_id", None) or str(uuid.uuid4()),
             model_id=m.id,
             structure_id=s.id,
             model_spec=m.spec,

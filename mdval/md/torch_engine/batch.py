@@ -38,6 +38,7 @@ class ReplicaResult:
     index: int
     status: str  # "completed" | "crashed" | "cancelled"
     reason: str | None
+    phase: str | None  # where it stopped early; None when completed
     steps_done: int  # steps of the phase where it stopped (all steps when completed)
     time_to_failure_ps: float | None  # from the start of the run, equilibration included
     records: list[ThermoRecord]
@@ -77,9 +78,13 @@ def load_model(
 
 
 def prepare_replicas(
-    systems: Sequence[ReplicaSpec],
+    systems: Sequence[ReplicaSpec], *, thermostatted: bool = False
 ) -> tuple[list[Atoms], list[int], list[np.random.Generator]]:
-    """Copies with seeded velocities, their N_dof, and their thermostat generators."""
+    """Copies with seeded velocities, their N_dof, and their thermostat generators.
+
+    ``thermostatted``: the run has a Langevin equilibration, so N_dof is 3N − 3 throughout
+    (as in :func:`~mdval.md.protocol.run_validation`).
+    """
     prepared: list[Atoms] = []
     n_dof: list[int] = []
     generators: list[np.random.Generator] = []
@@ -94,7 +99,7 @@ def prepare_replicas(
         velocity_seed, thermostat_seed = np.random.SeedSequence(seed).spawn(2)
         initialize_velocities(copy, temperature, np.random.default_rng(velocity_seed))
         prepared.append(copy)
-        n_dof.append(degrees_of_freedom(copy))
+        n_dof.append(degrees_of_freedom(copy, thermostatted=thermostatted))
         generators.append(np.random.default_rng(thermostat_seed))
     return prepared, n_dof, generators
 
@@ -133,7 +138,7 @@ def run_batch(
     if listeners is not None and len(listeners) != len(systems):
         raise InputError(f"{len(listeners)} listeners for {len(systems)} replicas")
     model = load_model(potential, device, dtype, time_calls=time_calls)
-    prepared, n_dof, generators = prepare_replicas(systems)
+    prepared, n_dof, generators = prepare_replicas(systems, thermostatted=n_equilibration_steps > 0)
     total = n_steps + max(n_equilibration_steps, 0)
     recorders = [
         ThermoRecorder(
@@ -154,7 +159,7 @@ def run_batch(
 
     state: MDState | None = state_from_atoms(prepared, device=device, dtype=dtype)
     ids = list(range(len(systems)))
-    stops: dict[int, tuple[PhaseOutcome, float]] = {}  # replica -> (its phase, time before)
+    stops: dict[int, tuple[PhaseOutcome, str, float]] = {}  # replica -> (outcome, phase, t0)
     timings: dict[str, PhaseTiming] = {}
     elapsed_ps = 0.0
     phases = [("equilibration", n_equilibration_steps), ("production", n_steps)]
@@ -179,7 +184,7 @@ def run_batch(
         )
         timings[phase] = outcome.timing
         for k in outcome.stopped:
-            stops[k] = (outcome, elapsed_ps)
+            stops[k] = (outcome, phase, elapsed_ps)
         state, ids = outcome.state, outcome.alive
         for recorder in recorders:
             recorder.steps_before += steps
@@ -198,7 +203,7 @@ def run_batch(
 def _results(
     prepared: list[Atoms],
     recorders: list[ThermoRecorder],
-    stops: dict[int, tuple[PhaseOutcome, float]],
+    stops: dict[int, tuple[PhaseOutcome, str, float]],
     state: MDState | None,
     ids: list[int],
     n_steps: int,
@@ -208,7 +213,7 @@ def _results(
     for k, atoms in enumerate(prepared):
         final = atoms.copy()
         if k in stops:
-            outcome, before_ps = stops[k]
+            outcome, phase, before_ps = stops[k]
             stop = outcome.stopped[k]
             final.set_positions(stop.positions)
             final.set_momenta(stop.momenta)
@@ -219,6 +224,7 @@ def _results(
                     reason=stop.error.reason
                     if isinstance(stop.error, SimulationCrashed)
                     else str(stop.error),
+                    phase=phase,
                     steps_done=stop.step,
                     time_to_failure_ps=round(before_ps + stop.error.time_ps, 12)
                     if isinstance(stop.error, SimulationCrashed)
@@ -233,6 +239,6 @@ def _results(
         final.set_positions(frame.positions[rows])
         final.set_momenta(frame.momenta[rows])
         results.append(
-            ReplicaResult(k, "completed", None, n_steps, None, recorders[k].records, final)
+            ReplicaResult(k, "completed", None, None, n_steps, None, recorders[k].records, final)
         )
     return results
