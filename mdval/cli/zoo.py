@@ -50,12 +50,18 @@ def train(
     test_set: Annotated[
         Path | None, typer.Option(help="Test subset for the card (default DATA_DIR/test_set.npz).")
     ] = None,
-    init_from: Annotated[Path | None, typer.Option(help="Fine-tune from this best.pt.")] = None,
+    init_from: Annotated[
+        Path | None, typer.Option(help="Fine-tune from a best.pt or a shipped student's .pt.")
+    ] = None,
     focus: Annotated[
         list[str] | None, typer.Option(help="Molecule to emphasise (repeatable).")
     ] = None,
     focus_factor: Annotated[int, typer.Option(help="Repeats of focus molecules' frames.")] = 1,
     run_name: Annotated[str | None, typer.Option(help="Run folder (default: SIZE).")] = None,
+    patience: Annotated[
+        int, typer.Option(help="Early stop after this many epochs without improvement.")
+    ] = 10,
+    lr_final: Annotated[float, typer.Option(help="Learning rate at the last epoch.")] = 2e-5,
 ) -> None:
     """Train (or resume) one size; best-so-far weights and card are exported periodically."""
     import torch
@@ -71,6 +77,8 @@ def train(
         max_minutes=max_minutes,
         batch_size=batch_size,
         lr=lr,
+        lr_final=lr_final,
+        patience_epochs=patience,
         device=device,
         init_from=str(init_from) if init_from else None,
         focus_molecules=tuple(focus or ()),

@@ -7,7 +7,7 @@ run resumes and workers run in parallel. Trajectories, not frames, are assigned 
 molecule   trajectories (split: temperatures in K)
 ========== ===================================================================
 core       train: 100, 250, 400, 600 · val: 350 · test: 300, 500
-           + extra train: 150, 300, 300, 450, 600, 600 from GFN2-xTB minima
+           + extra train: 24 trajectories at 100-600 K from GFN2-xTB minima
 train      train: 100, 250, 400, 600 · val: 350
 heldout    heldout: 300, 500 (never trained on)
 ========== ===================================================================
@@ -51,7 +51,13 @@ class TeacherConfig:
     n_stretched: int = 50
     stretch_factor: tuple[float, float] = (0.85, 1.35)
     #: Extra training trajectories of the core molecules, started from GFN2-xTB minima.
-    core_extra_temperatures_K: tuple[float, ...] = (150.0, 300.0, 300.0, 450.0, 600.0, 600.0)
+    #: The first six came with phase 2 of the shipped students, the other 18 with phase 3;
+    #: each was appended, so no earlier frame or seed changed.
+    core_extra_temperatures_K: tuple[float, ...] = (
+        *(150.0, 300.0, 300.0, 450.0, 600.0, 600.0),
+        *(100.0, 200.0, 250.0, 350.0, 400.0, 500.0, 550.0, 200.0, 300.0),
+        *(400.0, 500.0, 600.0, 250.0, 350.0, 450.0, 550.0, 300.0, 500.0),
+    )
     relax_fmax_eV_per_A: float = 0.05
     method: str = "GFN2-xTB"
     accuracy: float = 1.0

@@ -18,6 +18,7 @@ import json
 import math
 import sys
 import time
+import zipfile
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ class TrainConfig:
     #: Calls timed for the card's per-call cost at each export.
     timing_repeats: int = 100
     device: str = "auto"
-    #: Fine-tuning: start from these weights (a ``best.pt`` state dict) instead of scratch.
+    #: Fine-tuning: start from these weights instead of scratch — a ``best.pt`` state dict
+    #: or a shipped TorchScript student (``mdval/zoo/weights/NAME.pt``).
     init_from: str | None = None
     #: Molecules whose training frames are repeated ``focus_factor`` times per epoch; when
     #: set, validation (selection, early stopping) uses these molecules' val frames only.
@@ -79,6 +81,16 @@ def fit_element_energies(frames: FrameSet, elements: list[int]) -> np.ndarray:
         np.add.at(counts[:, k], frame_of_atom[a["numbers"] == z], 1.0)
     coef, *_ = np.linalg.lstsq(counts, a["energy"], rcond=None)
     return coef
+
+
+def initial_state(path: Path) -> dict[str, torch.Tensor]:
+    """The weights to fine-tune from: a state dict file, or a TorchScript student's."""
+    with zipfile.ZipFile(path) as archive:
+        scripted = any(name.endswith("/constants.pkl") for name in archive.namelist())
+    if scripted:
+        return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
+    state: dict[str, torch.Tensor] = torch.load(path, map_location="cpu", weights_only=True)
+    return state
 
 
 def focus(
@@ -222,7 +234,7 @@ def train(
     if cfg.focus_molecules:
         train_set, val_set = focus(train_set, val_set, cfg.focus_molecules, cfg.focus_factor)
     if cfg.init_from:
-        model.load_state_dict(torch.load(cfg.init_from, map_location="cpu", weights_only=True))
+        model.load_state_dict(initial_state(Path(cfg.init_from)))
     model = model.to(device=device, dtype=dtype)
     opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
 

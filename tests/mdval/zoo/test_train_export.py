@@ -97,3 +97,14 @@ def test_report_reproduces_shipped_cards(name: str) -> None:
     (row,) = build_report(names=(name,))
     assert row["sha256_matches_card"]
     assert row["max_rel_diff_vs_card"] < 0.01
+
+
+def test_a_fine_tune_can_start_from_an_exported_student(tiny_run: dict[str, Any]) -> None:
+    """``--init-from`` takes a shipped TorchScript student as well as a ``best.pt``."""
+    from mdval.zoo.train import initial_state
+
+    from_script = initial_state(tiny_run["weights"] / "ultra-tiny.pt")
+    from_best = initial_state(tiny_run["run"] / "best.pt")
+    assert from_script.keys() == from_best.keys()
+    for name, value in from_best.items():
+        torch.testing.assert_close(from_script[name].to(value.dtype), value, rtol=1e-6, atol=0)
