@@ -28,6 +28,7 @@ NAV = (
     ("dashboard.pages.compare", "Compare"),
     ("dashboard.pages.standup", "Stand-up"),
     ("dashboard.pages.report", "Report"),
+    ("dashboard.pages.bench", "Benchmarks"),
 )
 
 

@@ -1,7 +1,8 @@
 """The Celery application: broker, queues and the settings for hour-long jobs.
 
 Imported by the API to enqueue tasks *by name*; it must stay free of mdval/torch/ase (the
-task bodies live in :mod:`workers.tasks`, imported only by worker processes).
+task bodies live in :mod:`workers.tasks` and :mod:`workers.bench_tasks`, imported only by
+worker processes).
 
 Queues (each prefixed by ``MDVAL_QUEUE_PREFIX``):
 
@@ -23,6 +24,7 @@ TASK_RUN = "mdval.run"
 TASK_VALIDATE = "mdval.validate_request"
 TASK_CHECK_MODEL = "mdval.check_model"
 TASK_DESCRIBE_STRUCTURE = "mdval.describe_structure"
+TASK_BENCH = "mdval.bench"
 
 QUEUE_NAMES = ("gpu", "cpu", "validate")
 
@@ -56,7 +58,7 @@ def create_celery(settings: Settings | None = None) -> Celery:
     app = Celery("mdval", broker=settings.broker_url, backend=settings.result_backend_url)
     visibility = settings.visibility_timeout_s
     app.conf.update(
-        include=["workers.tasks"],
+        include=["workers.tasks", "workers.bench_tasks"],
         task_queues=[
             Queue(settings.queue(name), routing_key=settings.queue(name)) for name in QUEUE_NAMES
         ],

@@ -23,6 +23,7 @@ __all__ = [
     "RunOutput",
     "ThermoRecord",
     "batch_key",
+    "bench",
     "catalog",
     "check_uploaded_model",
     "describe_potential",

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 from app.api.errors import ApiError
 from app.core.config import Settings
 from app.core.security import role_allows
+from app.crud import bench as bench_crud
 from app.crud import runs as runs_crud
 from app.crud import tokens as tokens_crud
-from app.db.models import ApiToken, Run
+from app.db.models import ApiToken, BenchJob, Run
 from app.services.leaderboard import LeaderboardCache
 from app.services.queue import Queue
 
@@ -128,3 +129,17 @@ def get_run(
 
 
 RunDep = Annotated[Run, Depends(get_run)]
+
+
+def get_bench_job(
+    session: SessionDep,
+    _reader: ReaderDep,
+    job_id: Annotated[int, Path(ge=1, description="The benchmark job's id.")],
+) -> BenchJob:
+    job = bench_crud.get_job(session, job_id=job_id)
+    if job is None:
+        raise ApiError(404, f"no benchmark job with id {job_id}", field="job_id")
+    return job
+
+
+BenchJobDep = Annotated[BenchJob, Depends(get_bench_job)]

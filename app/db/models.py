@@ -277,3 +277,69 @@ class WorkerHeartbeat(Base):
     queues: Mapped[list[str]] = mapped_column(Json)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+#: States of a benchmark job (``mdval bench`` run by a worker); no retries, no cancel.
+BENCH_STATUSES = ("queued", "running", "completed", "failed")
+
+
+class BenchJob(Base):
+    """One ``mdval bench`` run on a worker: the request, its state, and the report's context
+    and summary (the core's ``mdval.bench.analysis.summarise``). The records are rows of
+    ``bench_records``.
+
+    Lifecycle: queued -> running -> completed | failed. The worker claims the row with one
+    conditional UPDATE and writes only while it is ``running`` under its own name."""
+
+    __tablename__ = "bench_jobs"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    request: Mapped[dict[str, Any]] = mapped_column(Json)  # the POST body, defaults filled in
+    plan: Mapped[dict[str, Any]] = mapped_column(Json)  # what the core runs (BenchPlan fields)
+    device: Mapped[str] = mapped_column(String(16))  # as requested: auto | cpu | cuda
+    queue: Mapped[str] = mapped_column(String(100))
+    worker: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress: Mapped[str | None] = mapped_column(Text)  # the last line the benchmark printed
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+
+    # the report: where it ran (device, torch, threads, machine) and the analysis
+    device_name: Mapped[str | None] = mapped_column(String(200))
+    torch_version: Mapped[str | None] = mapped_column(String(64))
+    threads: Mapped[int | None] = mapped_column(Integer)
+    context: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    wall_s: Mapped[float | None] = mapped_column(Double)
+    n_records: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BenchRecordRow(Base):
+    """One ``BenchRecord`` of a job (METRICS.md, "Speed and memory"): the record's keys as
+    columns, units in the names as in the record; the rest of it (device name, torch
+    version, threads, warm-up, per-round values, noted failures) in ``extra``."""
+
+    __tablename__ = "bench_records"
+
+    job_id: Mapped[int] = mapped_column(
+        ForeignKey("bench_jobs.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    experiment: Mapped[str] = mapped_column(String(16))  # single | batch | long | size
+    model: Mapped[str] = mapped_column(String(500))
+    structure: Mapped[str] = mapped_column(String(1000))
+    n_atoms: Mapped[int] = mapped_column(Integer)  # per replica
+    engine: Mapped[str] = mapped_column(String(16))  # bare | torch | ase
+    replicas: Mapped[int] = mapped_column(Integer)
+    device: Mapped[str] = mapped_column(String(32))
+    inference_ms_per_step: Mapped[float | None] = mapped_column(Double)
+    step_ms: Mapped[float | None] = mapped_column(Double)
+    harness_overhead: Mapped[float | None] = mapped_column(Double)
+    throughput_atom_steps_per_s: Mapped[float | None] = mapped_column(Double)
+    peak_memory_MB: Mapped[float | None] = mapped_column(Double)
+    n_steps: Mapped[int] = mapped_column(Integer, default=0)
+    extra: Mapped[dict[str, Any]] = mapped_column(Json)

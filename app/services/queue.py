@@ -15,6 +15,7 @@ from celery.exceptions import TimeoutError as CeleryTimeout
 from app.api.errors import ApiError
 from app.core.config import Settings
 from workers.celery_app import (
+    TASK_BENCH,
     TASK_CHECK_MODEL,
     TASK_DESCRIBE_STRUCTURE,
     TASK_RUN,
@@ -29,6 +30,8 @@ class Queue(Protocol):
     """What the routes need from the queue (a fake in unit tests)."""
 
     def enqueue_run(self, run_id: int, queue: str) -> None: ...
+
+    def enqueue_bench(self, job_id: int, queue: str) -> None: ...
 
     def validate(self, payload: dict[str, Any]) -> dict[str, Any]: ...
 
@@ -50,6 +53,12 @@ class CeleryQueue:
         # ignore_result: the runs row records the outcome; no result subscription per send
         self.app.send_task(
             TASK_RUN, args=[run_id], queue=queue, routing_key=queue, ignore_result=True
+        )
+
+    def enqueue_bench(self, job_id: int, queue: str) -> None:
+        # the bench_jobs row records the outcome, as for runs
+        self.app.send_task(
+            TASK_BENCH, args=[job_id], queue=queue, routing_key=queue, ignore_result=True
         )
 
     def _call(self, name: str, kwargs: dict[str, Any], what: str) -> Any:

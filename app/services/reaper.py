@@ -1,4 +1,5 @@
-"""The stale-run reaper: nothing stays ``running`` after its worker died.
+"""The stale-run reaper: nothing stays ``running`` after its worker died (runs, and
+benchmark jobs, which end ``failed`` rather than being retried).
 
 Runs in the API process (a daemon thread) and in every worker process; the conditional
 UPDATEs in :func:`app.crud.runs.reap_stale_runs` make concurrent reapers harmless.
@@ -13,6 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.crud import bench as bench_crud
 from app.crud import runs as runs_crud
 from app.crud.runs import Reaped
 from app.db.base import utcnow
@@ -22,7 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def reap_once(engine: Engine, *, settings: Settings, queue: Queue) -> list[Reaped]:
-    """One pass: requeue or fail lost runs, re-send unsent ones, publish after commit."""
+    """One pass: requeue or fail lost runs, re-send unsent ones, publish after commit; fail
+    benchmark jobs whose worker was lost."""
     with Session(engine, expire_on_commit=False) as session:
         reaped = runs_crud.reap_stale_runs(
             session,
@@ -41,6 +44,11 @@ def reap_once(engine: Engine, *, settings: Settings, queue: Queue) -> list[Reape
                 except Exception:  # next pass re-sends (enqueued_at stays NULL)
                     log.exception("could not publish run %s", r.run_id)
         runs_crud.mark_enqueued(session, run_ids=sent)
+        session.commit()
+        for job_id in bench_crud.fail_lost_jobs(
+            session, now=utcnow(), stale_after_s=settings.stale_after_s
+        ):
+            log.warning("benchmark %s: worker lost; failed", job_id)
         session.commit()
     return reaped
 

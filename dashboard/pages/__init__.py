@@ -21,6 +21,7 @@ MODULES = (
     "compare",
     "standup",
     "report",
+    "bench",
 )
 _snapshot: dict[str, Any] = {}
 
