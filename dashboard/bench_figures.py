@@ -174,7 +174,11 @@ def batch_scaling_figure(summary: dict[str, Any] | None) -> go.Figure:
                 )
             )
     base_layout(fig, height=360)
-    fig.update_layout(title={"text": "Batch scaling: cost per replica"}, hovermode="closest")
+    fig.update_layout(
+        title={"text": "Batch scaling: cost per replica"},
+        hovermode="closest",
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 1, "yanchor": "top"},
+    )
     fig.update_xaxes(title_text="batch size (replicas)", type="log", tickformat="~g")
     fig.update_yaxes(title_text="MD step time per replica (ms)", rangemode="tozero")
     return fig
