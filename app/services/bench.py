@@ -167,8 +167,9 @@ def plan_bench(
 
 def submit_bench(
     session: Session, *, settings: Settings, queue: Queue, request: BenchCreate, token: ApiToken
-) -> BenchJob:
-    """Validate, write the job, publish it. Raises :class:`ApiError` with nothing queued."""
+) -> BenchJobDetail:
+    """Validate, write the job, publish it; the job as created (``queued`` — a worker may
+    claim it the moment it is published). Raises :class:`ApiError` with nothing queued."""
     plan, queue_name = plan_bench(
         session, settings=settings, queue=queue, request=request, user=token.name
     )
@@ -181,6 +182,7 @@ def submit_bench(
         created_by=token.name,
     )
     session.commit()
+    created = bench_detail(session, job)
     try:
         queue.enqueue_bench(job.id, queue_name)
     except Exception as exc:  # broker down: the job must not stay queued forever
@@ -189,8 +191,7 @@ def submit_bench(
         bench_crud.fail_job(session, job_id=job.id, reason=reason)
         session.commit()
         raise ApiError(503, f"{reason}. Benchmark {job.id} was marked failed.") from exc
-    session.refresh(job)
-    return job
+    return created
 
 
 # --- views ----------------------------------------------------------------------------------

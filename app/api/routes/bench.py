@@ -29,8 +29,7 @@ def create_bench(
     Everything is validated before anything is queued; a 4xx means nothing was written.
     Follow it with ``GET /bench/{id}``.
     """
-    job = submit_bench(session, settings=settings, queue=queue, request=body, token=token)
-    return bench_detail(session, job)
+    return submit_bench(session, settings=settings, queue=queue, request=body, token=token)
 
 
 @router.get("", response_model=BenchJobList)
