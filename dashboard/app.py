@@ -1,9 +1,9 @@
 """The Dash front end, mounted on the service's FastAPI app at ``/``.
 
-``create_dash(fastapi_app)`` builds the shell only — top bar with the navigation and the
-sign-in, the shared stores, the page container; every page is its own module under
-:mod:`dashboard.pages` with its layout and callbacks. The service calls :func:`attach`
-through ``MDVAL_DASHBOARD_FACTORY=dashboard.app:attach`` (its default).
+``create_dash(fastapi_app)`` mounts the app with the shell of :mod:`dashboard.shell` (top
+bar with the navigation and the sign-in, the shared stores, the page container); every page
+is its own module under :mod:`dashboard.pages` with its layout and callbacks. The service
+calls :func:`attach` through ``MDVAL_DASHBOARD_FACTORY=dashboard.app:attach`` (its default).
 """
 
 from __future__ import annotations
@@ -13,68 +13,12 @@ from pathlib import Path
 from typing import Any
 
 import dash
-from dash import Input, Output, callback, dcc, html
 
 from dashboard import api
 
 log = logging.getLogger(__name__)
 
 ASSETS = Path(__file__).parent / "assets"
-#: Navigation: (page module, label), in this order.
-NAV = (
-    ("dashboard.pages.leaderboard", "Leaderboard"),
-    ("dashboard.pages.submit", "Submit"),
-    ("dashboard.pages.runs", "Runs"),
-    ("dashboard.pages.compare", "Compare"),
-    ("dashboard.pages.standup", "Stand-up"),
-    ("dashboard.pages.report", "Report"),
-    ("dashboard.pages.bench", "Benchmarks"),
-)
-
-
-def _shell() -> html.Div:
-    from dashboard import auth
-
-    links = [
-        dcc.Link(
-            label,
-            href=dash.page_registry[module]["path"],
-            id=f"shell-nav-{i}",
-            className="nav-link",
-        )
-        for i, (module, label) in enumerate(NAV)
-    ]
-    return html.Div(
-        [
-            dcc.Store(id="shell-auth", storage_type="session"),
-            html.Header(
-                [
-                    dcc.Link(
-                        [html.Span("md", className="brand-md"), "val"], href="/", className="brand"
-                    ),
-                    html.Nav(links, className="nav"),
-                    auth.signin_area(),
-                ],
-                className="topbar",
-            ),
-            html.Main(dash.page_container, className="content"),
-        ],
-        className="shell",
-    )
-
-
-@callback(
-    [Output(f"shell-nav-{i}", "className") for i in range(len(NAV))],
-    Input("_pages_location", "pathname"),
-)
-def _active_link(pathname: str | None) -> list[str]:
-    path = pathname or "/"
-    out = []
-    for module, _label in NAV:
-        href = dash.page_registry[module]["path"]
-        active = path == href if href == "/" else path.startswith(href)
-        out.append("nav-link active" if active else "nav-link")
-    return out
 
 
 def _json_404_for_unknown_api_paths(fastapi_app: Any) -> None:
@@ -101,7 +45,7 @@ def _log_callback_error(error: Exception) -> None:
 
 def create_dash(fastapi_app: Any) -> dash.Dash:
     """Mount the dashboard on ``fastapi_app`` (API at ``/api/v1``, dashboard at ``/``)."""
-    from dashboard import pages
+    from dashboard import pages, shell
 
     api.bind(fastapi_app)
     _json_404_for_unknown_api_paths(fastapi_app)
@@ -118,7 +62,7 @@ def create_dash(fastapi_app: Any) -> dash.Dash:
         on_error=_log_callback_error,
     )
     pages.register_all()
-    app.layout = _shell()
+    app.layout = shell.layout()
     _run_first_request_hooks(app)
     return app
 

@@ -32,8 +32,8 @@ def register_all() -> None:
         module = importlib.import_module(f"dashboard.pages.{name}")
         # registered at the top of the module, before its layout function exists
         dash.page_registry[module.__name__].setdefault("layout", module.layout)
-    import dashboard.app
-    import dashboard.auth  # noqa: F401
+    import dashboard.auth
+    import dashboard.shell  # noqa: F401
 
     if first:
         _snapshot["map"] = dict(_callback.GLOBAL_CALLBACK_MAP)

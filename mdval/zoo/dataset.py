@@ -19,8 +19,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from mdval.zoo.teacher import SPLITS
-
+#: What ``split`` and ``kind`` index.
+SPLITS = ("train", "val", "test", "heldout")
+KINDS = ("md", "displaced", "stretched")
 FRAME_KEYS = ("n_atoms", "energy", "split", "temperature_K", "trajectory", "kind", "molecule")
 ATOM_KEYS = ("numbers", "positions", "forces")
 

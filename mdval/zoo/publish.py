@@ -26,7 +26,7 @@ TEST_SET_PATH = PACKAGE_DATA_DIR / "test_set.npz"
 def make_test_set(data: FrameSet, path: Path = TEST_SET_PATH) -> FrameSet:
     """Extract the ``test`` and ``heldout`` splits (a small file, committed with the package)."""
     codes = data.arrays["split"]
-    from mdval.zoo.teacher import SPLITS
+    from mdval.zoo.dataset import SPLITS
 
     subset = data.select((codes == SPLITS.index("test")) | (codes == SPLITS.index("heldout")))
     subset.save(path)
@@ -111,7 +111,7 @@ def publish(
     elements = model.supported_atomic_numbers
     meta = data.meta
     splits = data.arrays["split"]
-    from mdval.zoo.teacher import SPLITS
+    from mdval.zoo.dataset import SPLITS
 
     card: dict[str, Any] = {
         "name": name,

@@ -27,10 +27,8 @@ from typing import Any
 
 import numpy as np
 
+from mdval.zoo.dataset import KINDS, SPLITS, merge_molecule_files
 from mdval.zoo.molecules import MoleculeSpec, bonds, embed, read_smiles_list
-
-SPLITS = ("train", "val", "test", "heldout")
-KINDS = ("md", "displaced", "stretched")
 
 
 @dataclass(frozen=True)
@@ -233,8 +231,6 @@ def generate(
     workers: int = 1,
 ) -> Path:
     """Sample every molecule (cached per molecule) and merge into ``<out>/teacher.npz``."""
-    from mdval.zoo.dataset import merge_molecule_files
-
     cfg = cfg or TeacherConfig()
     specs = specs if specs is not None else read_smiles_list()
     (out / "molecules").mkdir(parents=True, exist_ok=True)
