@@ -112,6 +112,9 @@ def _header(run: dict[str, Any]) -> Any:
     parts.append(f" · seed {run['seed']} · profile {run['profile']}")
     if run.get("suite"):
         parts.append(f" · suite {run['suite']}")
+    batch = int(((run.get("summary") or {}).get("provenance") or {}).get("batch_size") or 1)
+    if batch > 1:
+        parts.append(f" · ran in a batch of {batch} replicas (its timings are the batch's)")
     parts.append(f" · created {when(run.get('created_at'))}")
     return parts
 

@@ -113,3 +113,25 @@ def test_a_second_app_in_the_same_process_keeps_its_callbacks(tmp_path: Path) ->
     with TestClient(create_app(settings)) as c:
         deps = json.dumps(c.get("/_dash-dependencies").json())
         assert "run-energy" in deps and "lb-table" in deps
+
+
+def test_run_header_says_when_a_run_ran_in_a_batch(client: TestClient) -> None:
+    from dashboard.pages.run import _header  # importable once an app exists (client)
+
+    run: dict[str, Any] = {
+        "model": "zoo:tiny",
+        "structure": "H2O",
+        "formula": "H2O",
+        "n_atoms": 3,
+        "temperature_K": 300.0,
+        "timestep_fs": 0.5,
+        "duration_ps": 5.0,
+        "seed": 0,
+        "profile": "m6",
+        "created_at": None,
+        "summary": {"provenance": {"batch_size": 3}},
+    }
+    text = "".join(p if isinstance(p, str) else "" for p in _header(run))
+    assert "ran in a batch of 3 replicas" in text
+    run["summary"] = {"provenance": {"batch_size": 1}}
+    assert "batch" not in "".join(p if isinstance(p, str) else "" for p in _header(run))
