@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
@@ -41,34 +42,54 @@ def card_figures(model: torch.nn.Module, test_set: FrameSet) -> dict[str, Any]:
     }
 
 
-def _recipe(cfg: dict[str, Any]) -> str:
+def _recipe(cfg: dict[str, Any], start: dict[str, Any] | None) -> str:
     if not cfg.get("init_from"):
         return (
             "phase 1: from scratch on all training molecules; selection and early stopping on "
             "the validation trajectories of all training molecules"
         )
+    phase = int((start or {}).get("phase") or 1) + 1
     return (
-        f"phase 2: fine-tuned from {cfg['init_from']} with the training frames of "
-        f"{', '.join(cfg['focus_molecules'])} repeated {cfg['focus_factor']}x (all other "
-        "training frames kept); selection and early stopping on those molecules' validation "
-        "trajectories; exported only where it beats the phase-1 weights there"
+        f"phase {phase}: fine-tuned from {cfg['init_from']} (phase {phase - 1}) with the "
+        f"training frames of {', '.join(cfg['focus_molecules'])} repeated "
+        f"{cfg['focus_factor']}x (all other training frames kept); selection and early "
+        "stopping on those molecules' validation trajectories; exported only where it beats "
+        "its starting weights there"
     )
 
 
-def _phase_1(cfg: dict[str, Any]) -> dict[str, Any] | None:
-    """Summary of the run a fine-tune started from (its ``state.pt`` next to ``best.pt``)."""
+def _started_from(cfg: dict[str, Any]) -> dict[str, Any] | None:
+    """What a fine-tune started from: the summary of a training run (its ``state.pt`` next
+    to ``best.pt``: phase 1), or the training record of a published student's card (the
+    ``.json`` next to its ``.pt``), so a card carries the whole chain of phases."""
     if not cfg.get("init_from"):
         return None
-    state = Path(cfg["init_from"]).with_name("state.pt")
-    if not state.exists():
+    init = Path(cfg["init_from"])
+    state = init.with_name("state.pt")
+    if state.exists():
+        progress = torch.load(state, map_location="cpu", weights_only=False)["progress"]
+        return {
+            "phase": 1,
+            "epochs_done": progress.get("epoch"),
+            "best_epoch": progress.get("best_epoch"),
+            "steps_done": progress.get("step"),
+            "wall_s": round(float(progress.get("wall_s", 0.0)), 1),
+            "best_val": progress.get("best_val_metrics"),
+        }
+    card = init.with_suffix(".json")
+    if not card.exists():
         return None
-    progress = torch.load(state, map_location="cpu", weights_only=False)["progress"]
+    earlier = json.loads(card.read_text())
+    training = dict(earlier.get("training") or {})
+    if training.get("started_from"):
+        phase = int(training["started_from"].get("phase") or 1) + 1
+    else:  # cards before "started_from" named their starting run "phase_1"
+        phase = 2 if training.get("phase_1") else 1
     return {
-        "epochs_done": progress.get("epoch"),
-        "best_epoch": progress.get("best_epoch"),
-        "steps_done": progress.get("step"),
-        "wall_s": round(float(progress.get("wall_s", 0.0)), 1),
-        "best_val": progress.get("best_val_metrics"),
+        "phase": phase,
+        "sha256": earlier.get("sha256"),
+        "test_force_rmse_eV_per_A": (earlier.get("test") or {}).get("force_rmse_eV_per_A"),
+        "training": earlier.get("training"),
     }
 
 
@@ -107,6 +128,7 @@ def publish(
     if cost and time_two_threads:
         cost["2_threads"] = time_per_call(scripted, threads=2, repeats=timing_repeats)
     n_params = count_parameters(model)
+    start = _started_from(cfg)
     spec = SIZES[size]
     elements = model.supported_atomic_numbers
     meta = data.meta
@@ -144,8 +166,8 @@ def publish(
             "wall_s": round(float(progress.get("wall_s", 0.0)), 1),
             "device": cfg.get("device"),
             "best_val": progress.get("best_val_metrics"),
-            "recipe": _recipe(cfg),
-            "phase_1": _phase_1(cfg),
+            "recipe": _recipe(cfg, start),
+            "started_from": start,
         },
         "data": {
             "description": (

@@ -108,3 +108,23 @@ def test_a_fine_tune_can_start_from_an_exported_student(tiny_run: dict[str, Any]
     assert from_script.keys() == from_best.keys()
     for name, value in from_best.items():
         torch.testing.assert_close(from_script[name].to(value.dtype), value, rtol=1e-6, atol=0)
+
+
+def test_a_fine_tunes_card_records_the_chain_of_phases(tmp_path: Any) -> None:
+    import json as _json
+
+    from mdval.zoo.publish import _recipe, _started_from
+
+    shipped = tmp_path / "original.pt"
+    shipped.write_bytes(b"")
+    cfg = {"init_from": str(shipped), "focus_molecules": ["water"], "focus_factor": 2}
+    old: dict[str, Any] = {"sha256": "ab", "test": {"force_rmse_eV_per_A": 0.08}}
+    old["training"] = {"phase_1": {"epochs_done": 38}}  # a phase-2 card of session 1
+    (tmp_path / "original.json").write_text(_json.dumps(old))
+    start = _started_from(cfg)
+    assert start is not None and start["phase"] == 2 and start["sha256"] == "ab"
+    assert _recipe(cfg, start).startswith(f"phase 3: fine-tuned from {shipped} (phase 2)")
+    old["training"] = {"started_from": {"phase": 2}}
+    (tmp_path / "original.json").write_text(_json.dumps(old))
+    assert _started_from(cfg)["phase"] == 3  # type: ignore[index]
+    assert _recipe({"init_from": None}, None).startswith("phase 1: from scratch")
