@@ -172,9 +172,12 @@ def service_settings(
     pg_url: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Settings]:
     """Short intervals so that heartbeats, reaping and flushing happen within seconds.
-    Queues carry a per-session prefix; their Redis keys are deleted at the end."""
+    Queues carry a prefix of their own; their Redis keys are deleted at the end. Each
+    conftest that star-imports these fixtures gets its own instance (database and worker):
+    the prefix is unique per instance too, or one instance's worker would take the other's
+    messages and find no such run in its database."""
     data = tmp_path_factory.mktemp("service")
-    prefix = f"t{os.getpid()}-"
+    prefix = f"t{os.getpid()}-{uuid.uuid4().hex[:6]}-"
     yield Settings(
         environment="test",
         secret_key="test-secret-" + uuid.uuid4().hex,
