@@ -11,12 +11,9 @@ worker still owns the row.
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import traceback
 from typing import Any
 
-from celery.exceptions import SoftTimeLimitExceeded
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -25,10 +22,9 @@ from app.crud import bench as bench_crud
 from app.db.session import get_engine
 from workers import core_bridge
 from workers.celery_app import TASK_BENCH, celery_app
+from workers.tasks import failure_reason, worker_name
 
 log = logging.getLogger(__name__)
-
-TRACEBACK_LINES = 6
 
 
 class BenchHeartbeat(threading.Thread):
@@ -79,7 +75,7 @@ def bench_task(self: Any, job_id: int) -> dict[str, Any]:
     """Run one benchmark job. Returns what happened (``duplicate`` when not claimed)."""
     settings = get_settings()
     engine = get_engine(settings.database_url)
-    worker = f"{self.request.hostname or 'worker'}:{os.getpid()}"
+    worker = worker_name(self.request.hostname)
     with Session(engine) as session:
         plan = bench_crud.claim_job(session, job_id=job_id, worker=worker)
         session.commit()
@@ -101,12 +97,8 @@ def execute(engine: Engine, *, job_id: int, worker: str, plan: dict[str, Any]) -
         status = "completed"
     except core_bridge.InputError as exc:
         reason = f"invalid input: {exc}"
-    except SoftTimeLimitExceeded:
-        reason = f"time limit of {settings.run_time_limit_s} s exceeded"
-    except Exception as exc:  # the system broke: record why
-        tail = "".join(traceback.format_exc().splitlines(keepends=True)[-TRACEBACK_LINES:])
-        reason = f"{type(exc).__name__}: {exc}\n{tail}"
-        log.exception("benchmark %s failed", job_id)
+    except Exception as exc:  # the system broke, or the time limit hit: record why
+        reason = failure_reason(exc)
     finally:
         heartbeat.stop()
         heartbeat.join(timeout=5)

@@ -204,13 +204,19 @@ def _ending(status: str, summary: dict[str, Any], listener: DbStreamingListener)
     return status, reason, summary
 
 
+def failure_reason(exc: Exception) -> str:
+    """Why a task broke (or hit its time limit), with the traceback's tail; call it in the
+    ``except`` block that caught ``exc``."""
+    if isinstance(exc, SoftTimeLimitExceeded):
+        return f"time limit of {get_settings().run_time_limit_s} s exceeded"
+    tail = "".join(traceback.format_exc().splitlines(keepends=True)[-TRACEBACK_LINES:])
+    log.exception("task failed")
+    return f"{type(exc).__name__}: {exc}\n{tail}"
+
+
 def _broken(exc: Exception) -> Ending:
     """The system broke (or the time limit hit): record why."""
-    if isinstance(exc, SoftTimeLimitExceeded):
-        return "failed", f"time limit of {get_settings().run_time_limit_s} s exceeded", None
-    tail = "".join(traceback.format_exc().splitlines(keepends=True)[-TRACEBACK_LINES:])
-    log.exception("run failed")
-    return "failed", f"{type(exc).__name__}: {exc}\n{tail}", None
+    return "failed", failure_reason(exc), None
 
 
 def _record(
