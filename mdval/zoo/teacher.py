@@ -8,6 +8,7 @@ molecule   trajectories (split: temperatures in K)
 ========== ===================================================================
 core       train: 100, 250, 400, 600 · val: 350 · test: 300, 500
            + extra train: 24 trajectories at 100-600 K from GFN2-xTB minima
+           + extra train: 30 trajectories at 100-600 K from fresh RDKit conformers
 train      train: 100, 250, 400, 600 · val: 350
 heldout    heldout: 300, 500 (never trained on)
 ========== ===================================================================
@@ -55,6 +56,14 @@ class TeacherConfig:
         *(150.0, 300.0, 300.0, 450.0, 600.0, 600.0),
         *(100.0, 200.0, 250.0, 350.0, 400.0, 500.0, 550.0, 200.0, 300.0),
         *(400.0, 500.0, 600.0, 250.0, 350.0, 450.0, 550.0, 300.0, 500.0),
+    )
+    #: Extra training trajectories of the core molecules, each from its own RDKit conformer
+    #: (seeded by its trajectory number, like the base plan's); added with phase 4 of the
+    #: shipped Original and appended after the relaxed extras, so no earlier frame changed.
+    core_extra_embedded_temperatures_K: tuple[float, ...] = (
+        *(100.0, 150.0, 200.0, 250.0, 300.0, 350.0, 400.0, 450.0, 500.0, 550.0, 600.0),
+        *(150.0, 250.0, 300.0, 350.0, 400.0, 450.0, 500.0, 550.0, 600.0),
+        *(200.0, 250.0, 300.0, 350.0, 400.0, 450.0, 500.0, 550.0, 300.0, 500.0),
     )
     relax_fmax_eV_per_A: float = 0.05
     method: str = "GFN2-xTB"
@@ -136,17 +145,27 @@ def _md_frames(
     return frames, numbers
 
 
-def extra_plan(spec: MoleculeSpec, cfg: TeacherConfig) -> list[tuple[int, str, float]]:
-    """Extra training trajectories of core molecules, numbered after the base plan."""
+def extra_plan(
+    spec: MoleculeSpec, cfg: TeacherConfig, *, relaxed: bool = True
+) -> list[tuple[int, str, float]]:
+    """Extra training trajectories of core molecules, numbered after the base plan: first
+    those from GFN2-xTB minima (``relaxed``), then those from fresh RDKit conformers."""
     if spec.role != "core":
         return []
     k0 = len(trajectory_plan(spec, cfg))
-    return [(k0 + i, "train", t) for i, t in enumerate(cfg.core_extra_temperatures_K)]
+    temperatures = cfg.core_extra_temperatures_K
+    if not relaxed:
+        k0 += len(temperatures)
+        temperatures = cfg.core_extra_embedded_temperatures_K
+    return [(k0 + i, "train", t) for i, t in enumerate(temperatures)]
 
 
 def sample_extra(spec: MoleculeSpec, index: int, cfg: TeacherConfig) -> list[Frame]:
-    """The extra trajectories of a core molecule (from GFN2-xTB-relaxed starts)."""
-    return _md_frames(spec, index, cfg, extra_plan(spec, cfg), relax_start=True)[0]
+    """The extra trajectories of a core molecule: from GFN2-xTB-relaxed starts, then from
+    RDKit conformers of their own."""
+    relaxed = _md_frames(spec, index, cfg, extra_plan(spec, cfg), relax_start=True)[0]
+    plan = extra_plan(spec, cfg, relaxed=False)
+    return relaxed + _md_frames(spec, index, cfg, plan, relax_start=False)[0]
 
 
 def sample_molecule(spec: MoleculeSpec, index: int, cfg: TeacherConfig) -> dict[str, np.ndarray]:

@@ -20,6 +20,7 @@ TINY_TEACHER = TeacherConfig(
     n_displaced=2,
     n_stretched=2,
     core_extra_temperatures_K=(300.0,),
+    core_extra_embedded_temperatures_K=(400.0,),
 )
 
 
