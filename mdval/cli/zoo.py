@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from mdval.cli.errors import exits_2_on_bad_input
+
 app = typer.Typer(help="The student zoo: distil compact potentials from GFN2-xTB.")
 
 DEFAULT_DATA_DIR = Path("data/zoo")
@@ -91,6 +93,41 @@ def train(
         cfg=cfg,
         weights_dir=weights_dir or WEIGHTS_DIR,
         test_set_path=test_set or data_dir / "test_set.npz",
+    )
+
+
+@app.command()
+@exits_2_on_bad_input
+def publish(
+    run_dir: Annotated[Path, typer.Argument(help="A finished run, e.g. data/zoo/runs/original.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    weights_dir: Annotated[
+        Path | None, typer.Option(help="Publish here (default: the package's weights).")
+    ] = None,
+    test_set: Annotated[
+        Path | None, typer.Option(help="Test subset for the card (default: the committed one).")
+    ] = None,
+    name: Annotated[str | None, typer.Option(help="Model name (default: the run's size).")] = None,
+) -> None:
+    """Publish a finished run's best weights with a fresh card (timed on this machine)."""
+    from mdval.errors import InputError
+    from mdval.zoo import WEIGHTS_DIR
+    from mdval.zoo.train import publish_run
+
+    try:
+        card = publish_run(
+            run_dir,
+            data_dir / "teacher.npz",
+            weights_dir=weights_dir or WEIGHTS_DIR,
+            test_set_path=test_set,
+            export_name=name,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise InputError(str(exc)) from None
+    test = card["test"]
+    typer.echo(
+        f"published {card['name']} ({card['n_params']} parameters, sha256 {card['sha256'][:12]}): "
+        f"test force RMSE {test['force_rmse_eV_per_A']:.4f} eV/Å, R² {test['force_r2']:.4f}"
     )
 
 

@@ -49,12 +49,23 @@ def _recipe(cfg: dict[str, Any], start: dict[str, Any] | None) -> str:
             "the validation trajectories of all training molecules"
         )
     phase = int((start or {}).get("phase") or 1) + 1
+    head = f"phase {phase}: fine-tuned from {cfg['init_from']} (phase {phase - 1})"
+    focus = list(cfg.get("focus_molecules") or ())
+    if not focus:
+        return (
+            f"{head} on all training molecules; selection and early stopping on the "
+            "validation trajectories of all training molecules"
+        )
+    names = ", ".join(focus)
+    factor = int(cfg.get("focus_factor") or 1)
+    frames = (
+        f"the training frames of {names} repeated {factor}x (all other training frames kept)"
+        if factor > 1
+        else f"all training frames (those of {names} not repeated)"
+    )
     return (
-        f"phase {phase}: fine-tuned from {cfg['init_from']} (phase {phase - 1}) with the "
-        f"training frames of {', '.join(cfg['focus_molecules'])} repeated "
-        f"{cfg['focus_factor']}x (all other training frames kept); selection and early "
-        "stopping on those molecules' validation trajectories; exported only where it beats "
-        "its starting weights there"
+        f"{head} with {frames}; selection and early stopping on the validation trajectories "
+        f"of {names}; exported only where it beats its starting weights there"
     )
 
 

@@ -212,8 +212,6 @@ def train(
     export_name: str | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) one size; export best-so-far weights + card periodically and at the end."""
-    from mdval.zoo.publish import publish
-
     cfg = cfg or TrainConfig()
     device = _device(cfg.device)
     cfg = replace(cfg, device=str(device))
@@ -287,20 +285,16 @@ def train(
     def export(status: str) -> None:
         if not best_path.exists():
             return
-        best = build(spec, elements)
-        best.load_state_dict(torch.load(best_path, map_location="cpu", weights_only=True))
-        publish(
-            best,
-            export_name,
+        publish_best(
+            run_dir,
+            data,
             size=size,
-            status=status,
             progress=st,
             cfg=asdict(cfg),
-            data=data,
+            status=status,
             weights_dir=weights_dir,
             test_set_path=test_set_path,
-            timing_repeats=cfg.timing_repeats,
-            time_two_threads=status == "final",
+            export_name=export_name,
         )
         print(f"[train {size}] exported {export_name} ({status})", flush=True)
 
@@ -382,3 +376,65 @@ def train(
     save_state()
     export("final")
     return st
+
+
+def publish_best(
+    run_dir: Path,
+    data: FrameSet,
+    *,
+    size: str,
+    progress: dict[str, Any],
+    cfg: dict[str, Any],
+    status: str = "final",
+    weights_dir: Path = WEIGHTS_DIR,
+    test_set_path: Path | None = None,
+    export_name: str | None = None,
+) -> dict[str, Any]:
+    """Export a run's ``best.pt`` to TorchScript with its card into ``weights_dir``."""
+    from mdval.zoo.publish import publish
+
+    best = build(SIZES[size], data.elements())
+    best.load_state_dict(torch.load(run_dir / "best.pt", map_location="cpu", weights_only=True))
+    return publish(
+        best,
+        export_name or size,
+        size=size,
+        status=status,
+        progress=progress,
+        cfg=cfg,
+        data=data,
+        weights_dir=weights_dir,
+        test_set_path=test_set_path,
+        timing_repeats=int(cfg.get("timing_repeats", 100)),
+        time_two_threads=status == "final",
+    )
+
+
+def publish_run(
+    run_dir: Path,
+    data_path: Path,
+    *,
+    weights_dir: Path = WEIGHTS_DIR,
+    test_set_path: Path | None = None,
+    export_name: str | None = None,
+) -> dict[str, Any]:
+    """Publish a finished run (trained into another ``weights_dir``) as it would have been
+    published at its end: its best weights, a card from its saved state, timed afresh."""
+    state_path = run_dir / "state.pt"
+    if not state_path.exists() or not (run_dir / "best.pt").exists():
+        raise FileNotFoundError(f"{run_dir} holds no training run (state.pt and best.pt)")
+    if not data_path.exists():
+        raise FileNotFoundError(f"no teacher data at {data_path}; run `mdval zoo data` first")
+    saved = torch.load(state_path, map_location="cpu", weights_only=False)
+    if not saved["progress"].get("finished"):
+        raise ValueError(f"the run in {run_dir} has not finished; resume it with `zoo train`")
+    return publish_best(
+        run_dir,
+        FrameSet.load(data_path),
+        size=saved["size"],
+        progress=saved["progress"],
+        cfg=saved["config"],
+        weights_dir=weights_dir,
+        test_set_path=test_set_path,
+        export_name=export_name,
+    )

@@ -130,3 +130,38 @@ def test_a_fine_tunes_card_records_the_chain_of_phases(tmp_path: Any) -> None:
     (tmp_path / "original.json").write_text(_json.dumps(old))
     assert _started_from(cfg)["phase"] == 3  # type: ignore[index]
     assert _recipe({"init_from": None}, None).startswith("phase 1: from scratch")
+
+
+def test_a_fine_tunes_recipe_says_what_was_repeated() -> None:
+    from mdval.zoo.publish import _recipe
+
+    cfg: dict[str, Any] = {"init_from": "a.pt", "focus_molecules": ["water", "methane"]}
+    repeated = _recipe({**cfg, "focus_factor": 3}, {"phase": 3})
+    assert repeated.startswith("phase 4: fine-tuned from a.pt (phase 3)")
+    assert "water, methane repeated 3x" in repeated
+    once = _recipe({**cfg, "focus_factor": 1}, {"phase": 3})
+    assert "repeated 1x" not in once and "(those of water, methane not repeated)" in once
+    assert "validation trajectories of water, methane" in once
+    plain = _recipe({"init_from": "a.pt", "focus_molecules": [], "focus_factor": 1}, None)
+    assert plain.startswith("phase 2: fine-tuned from a.pt (phase 1) on all training molecules")
+
+
+def test_a_finished_run_publishes_elsewhere_with_the_same_figures(
+    tiny_run: dict[str, Any], tmp_path: Any
+) -> None:
+    """`mdval zoo publish`: a run trained into one folder lands in another with a fresh card
+    whose figures are those the training's own export wrote."""
+    from mdval.zoo.train import publish_run
+
+    card = publish_run(
+        tiny_run["run"],
+        tiny_run["data"],
+        weights_dir=tmp_path,
+        test_set_path=tiny_run["test_set"],
+    )
+    trained = json.loads((tiny_run["weights"] / "ultra-tiny.json").read_text())
+    assert (tmp_path / "ultra-tiny.pt").exists() and card["status"] == "final"
+    assert card["training"]["best_epoch"] == trained["training"]["best_epoch"]
+    for part in ("test", "heldout"):
+        for key in ("force_rmse_eV_per_A", "energy_mae_meV_per_atom", "force_r2"):
+            assert card[part][key] == pytest.approx(trained[part][key], rel=1e-12)
