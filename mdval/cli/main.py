@@ -48,7 +48,7 @@ def _plug_in() -> None:
     """Add sub-apps: the zoo (core) and whatever the ``mdval.cli`` entry points provide."""
     from mdval.cli.zoo import app as zoo_app
 
-    app.add_typer(zoo_app, name="zoo", help="The student zoo: data, training, report.")
+    app.add_typer(zoo_app, name="zoo", help="The student zoo: data, training, publishing, report.")
     for ep in entry_points(group="mdval.cli"):
         plugin = ep.load()
         if isinstance(plugin, typer.Typer):

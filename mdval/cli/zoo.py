@@ -1,4 +1,4 @@
-"""`mdval zoo`: teacher data, training and the offline report of the student zoo."""
+"""`mdval zoo`: teacher data, training, publishing and the offline report of the student zoo."""
 
 from __future__ import annotations
 
