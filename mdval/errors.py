@@ -6,6 +6,8 @@ Its message must name the problem so that a person can act on it.
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class MdvalError(Exception):
     """Base class of every error mdval raises on purpose."""
@@ -27,11 +29,19 @@ class UnsupportedElementsError(InputError):
     """The structure holds elements that the potential or the reference does not support."""
 
 
-class RunCancelled(MdvalError):  # noqa: N818 - a signal, not a failure
+class RunStopped(MdvalError):  # noqa: N818 - a signal, not a failure
+    """A run stopped early (crash or cancel). ``timing`` is the engine's timing of the phase
+    so far (a :class:`mdval.md.engine.PhaseTiming`), set by the engine as it re-raises, so
+    that a stopped run keeps its timings."""
+
+    timing: Any = None
+
+
+class RunCancelled(RunStopped):
     """Raised by a cancel observer between steps; the run ends ``cancelled``."""
 
 
-class SimulationCrashed(MdvalError):  # noqa: N818 - a result, not an error of mdval
+class SimulationCrashed(RunStopped):
     """The model broke (NaN, explosion, bond collapse ...): a result, not a system error."""
 
     def __init__(self, reason: str, time_ps: float, step: int) -> None:

@@ -22,8 +22,13 @@ class CoreSettings(BaseSettings):
     explosion_excess_K: float = Field(
         10_000.0, description="Crash when T exceeds the target by this much (K)."
     )
-    explosion_jump_factor: float = Field(
-        100.0, description="Crash when T jumps by more than this factor between records."
+    explosion_energy_kT: float = Field(
+        10.0,
+        description="Crash when E_tot departs from its NVE start by more than this many "
+        "N k_B T (eV; N atoms, T the target).",
+    )
+    temperature_warning_percent: float = Field(
+        10.0, description="Warn when the production mean T is off the request by more (%)."
     )
     energy_screening_meV_per_atom: float = Field(
         10.0, description="Recommendation rule 4: energy RMSE below this allows screening use."
@@ -31,6 +36,9 @@ class CoreSettings(BaseSettings):
     py_factory_allowlist: list[str] = Field(
         default_factory=list,
         description="`py:module:factory` specs that may be loaded (exact strings).",
+    )
+    control_cache_dir: str | None = Field(
+        None, description="Where control runs are cached (default ~/.cache/mdval/controls)."
     )
     smiles_seed: int = Field(42, description="Seed of the RDKit 3D embedding of SMILES input.")
 

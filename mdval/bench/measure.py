@@ -28,7 +28,7 @@ from mdval.potentials.base import PotentialEntry
 
 TIMESTEP_FS = 0.5
 TEMPERATURE_K = 300.0
-RECORD_EVERY = 10  # as `mdval run`'s default: snapshots, failure checks and thermo records
+RECORD_EVERY = 10  # as `mdval run`'s default: thermo records (failure checks run every step)
 
 
 class _NoteFailures:
@@ -36,8 +36,8 @@ class _NoteFailures:
     notes the first failure (a model still in training may well blow up)."""
 
     def __init__(self, atoms: Atoms) -> None:
-        self.inner = FailureDetector(RECORD_EVERY, atoms, TEMPERATURE_K)
-        self.interval = RECORD_EVERY
+        self.inner = FailureDetector(atoms, TEMPERATURE_K)
+        self.interval = self.inner.interval
         self.reason: str | None = None
 
     def __call__(self, snap: Snapshot) -> None:

@@ -47,7 +47,8 @@ EquilibrationPs = Annotated[
     float,
     typer.Option(
         "--equilibration-ps",
-        help="Langevin NVT equilibration before production, in picoseconds (0 = none).",
+        help="Langevin NVT equilibration before production, in picoseconds (0 = none; "
+        "without it NVE from a minimum settles near T/2).",
     ),
 ]
 Seed = Annotated[
@@ -87,3 +88,11 @@ OutDir = Annotated[
     ),
 ]
 Quiet = Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict line.")]
+NoControl = Annotated[
+    bool,
+    typer.Option(
+        "--no-control",
+        help="Judge without a control run (the reference under the same protocol); "
+        "energy criteria then cannot tell the model's faults from the protocol's.",
+    ),
+]

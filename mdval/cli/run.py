@@ -9,11 +9,12 @@ import typer
 from rich.console import Console
 
 from mdval.cli import options as o
-from mdval.cli.errors import EXIT_FAIL, EXIT_PASS, exits_2_on_bad_input
+from mdval.cli.errors import exit_code, exits_2_on_bad_input
 from mdval.cli.progress import ProgressListener
 from mdval.cli.render import print_run
-from mdval.md.config import RunConfig
-from mdval.md.protocol import prepare, run_validation
+from mdval.controls.cache import find_or_run_control, is_self_controlled
+from mdval.md.config import DEFAULT_EQUILIBRATION_PS, RunConfig
+from mdval.md.protocol import prepare, resolve_control, run_validation
 from mdval.md.validation import make_config
 
 console = Console()
@@ -31,13 +32,28 @@ def default_out_dir(config: RunConfig) -> Path:
     )
 
 
-def execute(config: RunConfig, out: Path | None, *, quiet: bool = False) -> dict:
-    """Run ``config`` with a progress bar; print the tables; return the summary."""
+def execute(
+    config: RunConfig, out: Path | None, *, quiet: bool = False, control: bool = True
+) -> dict:
+    """Run ``config`` with a progress bar (its control first, when it has a reference and
+    the control is not cached); print the tables; return the summary."""
     prepared = prepare(config)  # raises InputError before anything starts
     out_dir = out or default_out_dir(config)
     label = f"{config.model} · {config.structure} · {config.temperature_K:g} K"
+    evidence = None
+    if control and prepared.reference is not None:
+        if is_self_controlled(prepared):
+            evidence = resolve_control(prepared)
+        else:
+            evidence = find_or_run_control(
+                prepared, listener=ProgressListener(console, f"control: {config.reference}")
+            )
     result = run_validation(
-        config, out_dir=out_dir, listener=ProgressListener(console, label), prepared=prepared
+        config,
+        out_dir=out_dir,
+        listener=ProgressListener(console, label),
+        prepared=prepared,
+        control=evidence,
     )
     if quiet:
         console.print(f"{result.summary['verdict']} ({result.status}) → {out_dir}")
@@ -54,7 +70,7 @@ def run(
     temperature_k: o.TemperatureK = 300.0,
     timestep_fs: o.TimestepFs = 0.5,
     duration_ps: o.DurationPs = 5.0,
-    equilibration_ps: o.EquilibrationPs = 0.0,
+    equilibration_ps: o.EquilibrationPs = DEFAULT_EQUILIBRATION_PS,
     seed: o.Seed = 0,
     profile: o.Profile = "m6",
     engine: o.Engine = "auto",
@@ -64,12 +80,16 @@ def run(
     reference_every: o.ReferenceEvery = 100,
     out: o.OutDir = None,
     quiet: o.Quiet = False,
+    no_control: o.NoControl = False,
 ) -> None:
     """Run MODEL in NVE molecular dynamics on STRUCTURE and judge it against PROFILE.
 
     Units: temperatures in K, timesteps in fs, durations in ps; energies in eV, forces in
     eV/Å. Writes summary.json, thermo.csv and trajectory.extxyz to --out. Exit code 0 when
-    the verdict passes, 1 when it fails (a crash is a failed verdict), 2 on bad input.
+    the verdict passes, 1 when it fails (a crash is a failed verdict), 2 on bad input, 3 when
+    it is inconclusive or the protocol is invalid (the summary says what evidence is
+    missing), 4 on an internal error. With --reference, the reference's control run under
+    the same protocol is found in the cache or run first, and the verdict judged against it.
     """
     config = make_config(
         model=model,
@@ -87,5 +107,5 @@ def run(
         frame_every=frame_every,
         reference_every=reference_every,
     )
-    summary = execute(config, out, quiet=quiet)
-    raise typer.Exit(EXIT_PASS if summary["verdict"] == "pass" else EXIT_FAIL)
+    summary = execute(config, out, quiet=quiet, control=not no_control)
+    raise typer.Exit(exit_code(summary["verdict"]))

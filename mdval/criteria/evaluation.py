@@ -1,9 +1,15 @@
 """Compare a run's metrics with a profile: one :class:`CriterionResult` per criterion.
 
 Levels: ``target`` (meets the target threshold), ``acceptable`` (misses the target, meets the
-acceptable threshold), ``fail``, and ``not_evaluated`` (the metric has no value, e.g. no
-reference potential was given so there is no force RMSE; visible in reports, but it neither
-passes nor fails a run). A non-finite value (NaN, inf) fails every comparison.
+acceptable threshold), ``fail``, ``inconclusive`` (the evidence the criterion needs is not
+there: a run shorter than the duration it must show, too few reference frames, a drift that
+is not resolved from noise; the note says what is needed) and ``not_evaluated`` (the metric
+has no value, e.g. no reference potential was given so there is no force RMSE; visible in
+reports, but it neither passes nor fails a run). A non-finite value (NaN, inf) fails every
+comparison.
+
+The verdict of a run: ``fail`` when some criterion fails, else ``inconclusive`` when some
+criterion is inconclusive, else ``pass``.
 
 ``le``/``ge``/``eq`` comparisons on numbers allow a relative round-off of 1e-9, so that
 10 000 steps of 0.5 fs count as the 5 ps they are.
@@ -13,7 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -22,13 +28,16 @@ import numpy as np
 from mdval.criteria.profile import Comparison, Criterion, DeviceClass, Profile, load_profile
 from mdval.errors import InputError
 
-Level = Literal["target", "acceptable", "fail", "not_evaluated"]
-Verdict = Literal["pass", "fail"]
+Level = Literal["target", "acceptable", "fail", "inconclusive", "not_evaluated"]
+#: "protocol invalid" is given by the control judgement (mdval.controls), never by verdict().
+Verdict = Literal["pass", "fail", "inconclusive", "protocol invalid"]
+VERDICTS: tuple[Verdict, ...] = get_args(Verdict)
 LEVELS: tuple[Level, ...] = get_args(Level)
 PASSING_LEVELS: frozenset[Level] = frozenset({"target", "acceptable"})
 
 _ROUND_OFF = 1e-9
 _GPU_NAMES = ("cuda", "gpu")
+_SYMBOL = {"lt": "<", "le": "≤", "gt": ">", "ge": "≥", "eq": "="}
 
 
 @dataclass(frozen=True)
@@ -102,22 +111,101 @@ def device_class(device: str) -> DeviceClass:
 
 
 def evaluate(
-    metrics: Mapping[str, Any], profile: Profile | str | Path, *, device: str
+    metrics: Mapping[str, Any],
+    profile: Profile | str | Path,
+    *,
+    device: str,
+    control_metrics: Mapping[str, Any] | None = None,
 ) -> list[CriterionResult]:
     """Evaluate every criterion of ``profile`` on a run's ``metrics``, in profile order.
 
     ``metrics`` maps metric names (as in METRICS.md, plus ``crashed`` and
     ``stable_duration_ps``) to values; None or absent means "not measured". ``device`` is the
     device the run actually used and picks the rows of device-dependent criteria.
+    ``control_metrics``: the metrics of the run's control, for criteria judged relative to it.
     """
     prof = load_profile(profile)
     dev = device_class(device)
-    return [_evaluate_one(c, metrics.get(c.metric), dev, prof.name) for c in prof.criteria]
+    out = []
+    for c in prof.criteria:
+        raw, note = _judged_value(c, metrics.get(c.metric), control_metrics)
+        result = _evaluate_one(c, raw, dev, prof.name)
+        if note is not None:
+            result = replace(result, note=note if result.note is None else f"{result.note}; {note}")
+        out.append(_with_evidence(c, result, metrics, dev))
+    return out
+
+
+def _judged_value(
+    criterion: Criterion, raw: Any, control: Mapping[str, Any] | None
+) -> tuple[Any, str | None]:
+    """The value a criterion compares: the metric, or its excess over the control's."""
+    if criterion.relative_to_control != "excess" or control is None or raw is None:
+        return raw, None
+    base = control.get(criterion.metric)
+    if isinstance(base, bool) or not isinstance(base, int | float) or not math.isfinite(base):
+        return raw, "no control value: judged as it is"
+    if isinstance(raw, bool) or not isinstance(raw, int | float):
+        return raw, None
+    excess = max(0.0, abs(float(raw)) - abs(float(base)))
+    return excess, f"excess over the control's {abs(float(base)):.4g} (run: {abs(float(raw)):.4g})"
 
 
 def verdict(results: Iterable[CriterionResult]) -> Verdict:
-    """``pass`` when every evaluated criterion is at least acceptable, else ``fail``."""
-    return "fail" if any(r.level == "fail" for r in results) else "pass"
+    """``fail`` when some criterion fails; else ``inconclusive`` when some criterion cannot
+    decide; else ``pass`` (every evaluated criterion at least acceptable)."""
+    levels = {r.level for r in results}
+    if "fail" in levels:
+        return "fail"
+    return "inconclusive" if "inconclusive" in levels else "pass"
+
+
+def _with_evidence(
+    criterion: Criterion, result: CriterionResult, metrics: Mapping[str, Any], device: DeviceClass
+) -> CriterionResult:
+    """``result`` turned inconclusive when the evidence ``criterion`` needs is missing."""
+    if result.level == "not_evaluated":
+        return result
+    missed = result.level == "fail"
+    needs: list[str] = []
+    if missed and criterion.capped_by is not None:
+        thresholds = criterion.thresholds(device)
+        cap = metrics.get(criterion.capped_by)
+        if (
+            thresholds is not None
+            and isinstance(cap, int | float)
+            and not isinstance(cap, bool)
+            and not _meets(float(cap), thresholds.acceptable, criterion.comparison)
+        ):
+            unit = f" {criterion.unit}" if criterion.unit else ""
+            needs.append(
+                f"needs a run that can reach {_SYMBOL[criterion.comparison]} "
+                f"{thresholds.acceptable:g}{unit} ({criterion.capped_by} = {cap:g})"
+            )
+    for ev in criterion.evidence:
+        if ev.when == "miss" and not missed:
+            continue
+        raw = metrics.get(ev.metric)
+        ok = False
+        if isinstance(raw, bool | int | float) and math.isfinite(float(raw)):
+            value: float | bool = bool(raw) if isinstance(ev.value, bool) else float(raw)
+            ok = _meets(value, ev.value, ev.comparison)
+        if not ok:
+            needs.append(f"needs {ev.needs} ({ev.metric} = {_show(raw)})")
+    if not needs:
+        return result
+    note = "; ".join(needs) if result.note is None else "; ".join([result.note, *needs])
+    return replace(result, level="inconclusive", note=note)
+
+
+def _show(value: Any) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
 
 
 def _evaluate_one(

@@ -15,6 +15,23 @@ criteria. Each criterion compares one metric of a run summary against two thresh
 
 Device-dependent criteria give ``by_device: {cpu: {target, acceptable}, gpu: {...}}``
 instead of ``target``/``acceptable``. Boolean criteria (``crashed``) use ``eq``.
+
+A criterion can say what evidence it needs before it decides; without it the level is
+``inconclusive`` (METRICS.md, "Control runs and verdicts")::
+
+      capped_by: duration_cap_ps  # a miss is inconclusive when this metric misses too:
+                                  # a 1 ps run cannot show 5 ps of stability
+      evidence:                   # each must hold for the criterion to decide
+        - metric: n_reference_frames
+          comparison: ge
+          value: 5
+          needs: at least 5 reference frames
+          when: always            # always | miss (only needed when the value misses)
+
+A criterion may be judged relative to the run's control (the reference under the same
+protocol): ``relative_to_control: excess`` compares max(0, |value| − |control's value|), the
+part of the metric the protocol does not explain; without a control the value is judged as
+it is.
 """
 
 from __future__ import annotations
@@ -51,6 +68,18 @@ class Thresholds(BaseModel):
     acceptable: Threshold
 
 
+class Evidence(BaseModel):
+    """A condition on another metric that a criterion needs to decide (else inconclusive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str = Field(..., min_length=1)
+    comparison: Comparison
+    value: Threshold
+    needs: str = Field(..., min_length=1, description="What is missing, for a person.")
+    when: Literal["always", "miss"] = "always"
+
+
 class Criterion(BaseModel):
     """One row of a profile; see the module docstring for the fields."""
 
@@ -66,6 +95,9 @@ class Criterion(BaseModel):
     category: Category = "other"
     absolute: bool = False
     required: bool = False
+    capped_by: str | None = None
+    evidence: list[Evidence] = Field(default_factory=list)
+    relative_to_control: Literal["excess"] | None = None
     description: str = ""
 
     @model_validator(mode="after")

@@ -1,6 +1,10 @@
 """Per-model recommendation over a suite (METRICS.md, "Recommendation").
 
-The five rules are applied in order and the first that holds decides:
+A stability or accuracy failure always outranks missing evidence: when some run crashed or
+some criterion failed, rules 3-5 decide from the failures. Otherwise, when some criterion is
+``inconclusive`` (a run too short for the duration it must show, too few reference frames,
+an unresolved drift), the level is ``inconclusive`` (rule 0) and its evidence says what is
+needed. Otherwise rules 1-2 decide. The five rules, applied in order:
 
 1. ``production`` -- every evaluated criterion at target on every run, no crash, and a long
    run included (a run stable for at least the profile's stable-duration target, 10 ps in m6);
@@ -29,6 +33,7 @@ from mdval.errors import InputError
 from mdval.settings import get_settings
 
 RecommendationLevel = Literal[
+    "inconclusive",
     "production",
     "production with caveats",
     "pre-equilibration only",
@@ -63,6 +68,7 @@ class RunOutcome:
     force_r2: float | None = None
     energy_rmse_meV_per_atom: float | None = None
     label: str = ""
+    protocol_invalid: bool = False  # its control failed: counted neither for nor against
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -100,12 +106,13 @@ class RunOutcome:
             force_r2=_optional_float(metrics.get("force_r2")),
             energy_rmse_meV_per_atom=_optional_float(metrics.get("energy_rmse_meV_per_atom")),
             label=label,
+            protocol_invalid=summary.get("verdict") == "protocol invalid",
         )
 
 
 @dataclass(frozen=True)
 class Recommendation:
-    """The level, the number (1-5) of the rule that decided it, and the evidence."""
+    """The level, the number of the rule that decided it (1-5; 0 inconclusive), the evidence."""
 
     level: RecommendationLevel
     rule: int
@@ -129,6 +136,23 @@ def recommend(
     """
     if not runs:
         raise InputError("no runs to recommend from")
+    invalid = [r for r in runs if r.protocol_invalid]
+    runs = [r for r in runs if not r.protocol_invalid]
+    invalid_note = (
+        [f"{len(invalid)} protocol-invalid run(s) excluded: their control failed"]
+        if invalid
+        else []
+    )
+    if not runs:
+        return Recommendation(
+            "inconclusive",
+            0,
+            [
+                f"inconclusive — needs a valid protocol: the control failed in all "
+                f"{len(invalid)} run(s) (a shorter timestep or a lower temperature)",
+                *invalid_note,
+            ],
+        )
     for run in runs:
         if not any(c.evaluated for c in run.criteria):
             raise InputError(f"run {run.label or '(unnamed)'} has no evaluated criteria")
@@ -140,18 +164,23 @@ def recommend(
     long_run = _long_run_ps(runs) if long_run_ps is None else long_run_ps
     facts = _Facts(runs)
     rejected: list[str] = []
-    notes = facts.not_evaluated_notes()
+    notes = [*facts.not_evaluated_notes(), *invalid_note]
 
     def decide(level: RecommendationLevel, rule: int, sentence: str) -> Recommendation:
         deciding = f"rule {rule} ({level}): {sentence}"
         return Recommendation(level, rule, [deciding, *rejected, *notes])
 
     def reject(rule: int, reasons: list[str]) -> None:
-        level = RECOMMENDATION_LEVELS[rule - 1]
+        level = RECOMMENDATION_LEVELS[rule]
         rejected.append(f"rule {rule} ({level}) not met: {'; '.join(reasons)}")
 
     n = facts.n
     longest = f"longest stable run {facts.longest_stable_ps:.1f} ps"
+    failed = bool(facts.crashed) or facts.count(lambda c: not _failed(c)) < n
+    needs = facts.needs()
+    if not failed and needs:
+        sentence = "; ".join([f"no crash and no failed criterion in {n} runs", *needs])
+        return Recommendation("inconclusive", 0, [f"inconclusive — {sentence}", *notes])
     # Rule 1
     n_target = facts.count(lambda c: c.level == "target")
     has_long = facts.longest_stable_ps >= long_run - _ROUND_OFF * max(1.0, long_run)
@@ -251,6 +280,18 @@ class _Facts:
                 f"{_SYMBOL.get(worst.comparison, worst.comparison)} {_fmt(limit, worst.unit)})"
             )
         return lines
+
+    def needs(self) -> list[str]:
+        """Per criterion: on how many runs it was inconclusive, and what it needs."""
+        by_name: dict[str, list[CriterionResult]] = {}
+        for run in self.runs:
+            for c in run.criteria:
+                if c.level == "inconclusive":
+                    by_name.setdefault(c.name, []).append(c)
+        return [
+            f"{name} inconclusive on {len(hits)}/{self.n} runs: {hits[0].note or 'needs more'}"
+            for name, hits in by_name.items()
+        ]
 
     def not_evaluated_notes(self) -> list[str]:
         counts: dict[str, int] = {}

@@ -12,7 +12,7 @@ from ase.md.langevin import Langevin
 from ase.md.md import MolecularDynamics
 from ase.md.verlet import VelocityVerlet
 
-from mdval.errors import SimulationCrashed
+from mdval.errors import RunStopped, SimulationCrashed
 from mdval.md.engine import PhaseSpec, PhaseTiming, register_engine
 from mdval.md.snapshot import Observer, Snapshot
 from mdval.md.timed_calculator import PotentialCallError, TimedCalculator
@@ -73,9 +73,14 @@ class AseEngine:
         except PotentialCallError as exc:
             # The call that failed was computing the forces of the next step.
             failed = dyn.nsteps + 1 if dispatch.started else 0
-            raise SimulationCrashed(
+            crash = SimulationCrashed(
                 f"the potential raised {exc}", failed * spec.timestep_fs / 1000.0, failed
-            ) from exc
+            )
+            crash.timing = timing
+            raise crash from exc
+        except RunStopped as stop:
+            stop.timing = timing
+            raise
         finally:
             timing.wall_s = time.perf_counter() - t0
             timing.inference_s = calc.pop_times()

@@ -125,7 +125,7 @@ def run_validations(
         if replica.status == "crashed":
             return Outcome("crashed", replica.reason, replica.time_to_failure_ps, replica.phase)
         if replica.status == "cancelled":
-            return Outcome("cancelled", replica.reason, None, replica.phase)
+            return Outcome("cancelled", replica.reason, replica.stopped_at_ps, replica.phase)
         return Outcome("completed")
 
     return [

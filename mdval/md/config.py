@@ -12,6 +12,10 @@ def steps_for(duration_ps: float, timestep_fs: float) -> int:
     return round(duration_ps * 1000.0 / timestep_fs)
 
 
+#: Default NVT equilibration (ps): 10 relaxation times 1/friction at the default friction of
+#: 10 /ps, so that production starts thermal at the requested T (METRICS.md, "Temperature").
+DEFAULT_EQUILIBRATION_PS = 1.0
+
 Engine = Literal["auto", "ase", "torch"]
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -29,7 +33,12 @@ class RunConfig(BaseModel):
     temperature_K: float = Field(300.0, gt=0, le=5000, description="Initial/target temperature.")
     timestep_fs: float = Field(0.5, gt=0, le=10, description="Integration timestep.")
     duration_ps: float = Field(5.0, gt=0, le=1000, description="NVE production length.")
-    equilibration_ps: float = Field(0.0, ge=0, le=1000, description="NVT equilibration length.")
+    equilibration_ps: float = Field(
+        DEFAULT_EQUILIBRATION_PS,
+        ge=0,
+        le=1000,
+        description="NVT (Langevin) equilibration length before production; 0 = none.",
+    )
     seed: int = Field(0, ge=0, le=2**31 - 1, description="Seed of the velocity RNG.")
     profile: str = Field("m6", min_length=1, description="Acceptance-criteria profile.")
     engine: Engine = "auto"

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -69,30 +70,38 @@ class ThermoRecorder:
 
 
 class FailureDetector:
-    """Raises :class:`SimulationCrashed` at the first record that fails a stability check.
+    """Raises :class:`SimulationCrashed` at the first step that fails a stability check.
 
-    The crash time is the record's time within its phase (the protocol adds earlier phases).
+    Runs every step by default (``interval`` 1), so the crash time is exact to the step
+    whatever the record interval. The crash time is the step's time within its phase (the
+    protocol adds earlier phases). In NVE the total energy at the first production step is
+    the baseline of the energy-departure check; a thermostatted phase has none.
     """
 
-    def __init__(self, interval: int, start: Atoms, target_temperature_K: float) -> None:
+    def __init__(self, start: Atoms, target_temperature_K: float, *, interval: int = 1) -> None:
         self.interval = interval
         self.target_temperature_K = target_temperature_K
         self.pairs = bond_pairs(start)
-        self._previous_T: float | None = None
+        self._start_etot: float | None = None
+        self.last_epot_eV: float | None = None  # of the last step checked
 
     def __call__(self, snap: Snapshot) -> None:
+        self.last_epot_eV = snap.epot_eV
+        nve = snap.phase == "production"
+        if nve and self._start_etot is None and np.isfinite(snap.etot_eV):
+            self._start_etot = snap.etot_eV
         reason = check_frame(
             positions_A=snap.positions_A,
             forces_eV_per_A=snap.forces_eV_per_A,
             epot_eV=snap.epot_eV,
             temperature_K=snap.temperature_K,
-            previous_temperature_K=self._previous_T,
             target_temperature_K=self.target_temperature_K,
+            etot_eV=snap.etot_eV if nve else None,
+            start_etot_eV=self._start_etot if nve else None,
             bonds=self.pairs,
             cell=snap.cell_A,
             pbc=snap.pbc,
         )
-        self._previous_T = snap.temperature_K
         if reason is not None:
             raise SimulationCrashed(reason, snap.time_ps, snap.step)
 
@@ -101,7 +110,12 @@ class FailureDetector:
 
 
 class ReferenceEvaluator:
-    """Evaluates the reference on sampled production frames of the model's own trajectory."""
+    """Evaluates the reference on sampled production frames of the model's own trajectory.
+
+    A reference that raises on a frame (an SCF that does not converge, say) is not a crash of
+    the model: the frame is skipped and counted (``n_skipped``, the first message kept in
+    ``skip_reason``), and the run goes on.
+    """
 
     def __init__(self, interval: int, reference: Calculator, listener: RunListener) -> None:
         self.interval = interval
@@ -112,14 +126,26 @@ class ReferenceEvaluator:
         self.model_energies: list[float] = []
         self.reference_energies: list[float] = []
         self.samples: list[ForceErrorSample] = []
+        self.n_skipped = 0
+        self.skip_reason: str | None = None
 
     def __call__(self, snap: Snapshot) -> None:
         if snap.phase != "production":
             return
         atoms = snap.to_atoms()
         atoms.calc = self.reference
-        g = np.array(atoms.get_forces(), dtype=float)
-        e_ref = float(atoms.get_potential_energy())
+        try:
+            g = np.array(atoms.get_forces(), dtype=float)
+            e_ref = float(atoms.get_potential_energy())
+        except Exception as exc:  # any failure of the reference code skips the frame
+            self.n_skipped += 1
+            if self.skip_reason is None:
+                self.skip_reason = f"{type(exc).__name__}: {exc}"[:300]
+            return
+        if not (np.all(np.isfinite(g)) and np.isfinite(e_ref)):
+            self.n_skipped += 1
+            self.skip_reason = self.skip_reason or "non-finite reference energy or forces"
+            return
         f = snap.forces_eV_per_A
         norms = per_atom_error_norms(f, g)
         self.model_forces.append(f)
@@ -162,3 +188,64 @@ class TrajectoryWriter:
 
     def close(self) -> None:
         """Each frame is written and closed as it comes."""
+
+
+class FrameSampler:
+    """Keeps production frames in memory for the equilibrium observables.
+
+    Two samples: positions every ``structure_every`` steps (distributions of distances, bonds,
+    angles, dihedrals), and positions with velocities every ``velocity_every`` steps for the
+    vibrational density of states, at most ``max_velocity_frames`` of them (the VDOS needs a
+    fine interval, ≤ 2 fs for O–H stretches near 110 THz, not a long one).
+    """
+
+    def __init__(
+        self,
+        *,
+        structure_every: int,
+        velocity_every: int,
+        timestep_fs: float,
+        max_velocity_frames: int = 4096,
+    ) -> None:
+        self.interval = math.gcd(structure_every, velocity_every)
+        self.structure_every = structure_every
+        self.velocity_every = velocity_every
+        self.timestep_fs = timestep_fs
+        self.max_velocity_frames = max_velocity_frames
+        self.positions: list[np.ndarray] = []
+        self.velocity_positions: list[np.ndarray] = []
+        self.velocities: list[np.ndarray] = []
+        self.numbers: np.ndarray | None = None
+        self.cell: np.ndarray | None = None
+        self.pbc: tuple[bool, bool, bool] = (False, False, False)
+
+    def __call__(self, snap: Snapshot) -> None:
+        if snap.phase != "production":
+            return
+        if self.numbers is None:
+            self.numbers, self.cell, self.pbc = snap.numbers.copy(), snap.cell_A, snap.pbc
+        if snap.step % self.structure_every == 0:
+            self.positions.append(snap.positions_A.copy())
+        if snap.step % self.velocity_every == 0 and len(self.velocities) < self.max_velocity_frames:
+            self.velocity_positions.append(snap.positions_A.copy())
+            self.velocities.append(snap.velocities_A_per_fs.copy())
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """The samples as arrays (for an ``.npz`` file and :func:`samples_from_arrays`)."""
+        n = 0 if self.numbers is None else len(self.numbers)
+        empty = np.zeros((0, n, 3))
+        return {
+            "positions_A": np.array(self.positions) if self.positions else empty,
+            "velocity_positions_A": np.array(self.velocity_positions)
+            if self.velocity_positions
+            else empty,
+            "velocities_A_per_fs": np.array(self.velocities) if self.velocities else empty,
+            "numbers": self.numbers if self.numbers is not None else np.zeros(0, np.int64),
+            "cell_A": self.cell if self.cell is not None else np.zeros((3, 3)),
+            "pbc": np.array(self.pbc, dtype=bool),
+            "structure_interval_ps": np.array(self.structure_every * self.timestep_fs / 1000.0),
+            "velocity_interval_ps": np.array(self.velocity_every * self.timestep_fs / 1000.0),
+        }
+
+    def close(self) -> None:
+        """Frames stay in memory until the summary is built."""

@@ -9,19 +9,22 @@ import socket
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from ase import Atoms
 
-from mdval.errors import RunCancelled, SimulationCrashed
+from mdval.controls.evidence import ControlEvidence
+from mdval.errors import RunCancelled, RunStopped, SimulationCrashed
 from mdval.md import ase_engine as _ase_engine  # noqa: F401  (registers the "ase" engine)
 from mdval.md import torch_engine as _torch_engine  # noqa: F401  (registers "torch")
 from mdval.md.config import RunConfig
 from mdval.md.engine import PhaseSpec, PhaseTiming, make_engine
+from mdval.md.handover import handover_scale
 from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord
 from mdval.md.observers import (
     FailureDetector,
+    FrameSampler,
     ReferenceEvaluator,
     ThermoRecorder,
     TrajectoryWriter,
@@ -35,6 +38,10 @@ from mdval.metrics.timing import PeakMemory
 
 __all__ = ["PreparedRun", "RunResult", "prepare", "run_validation"]
 
+#: Longest interval between the velocity frames of the VDOS (fs): O–H stretches near 110 THz
+#: need a sampling frequency above 220 THz, i.e. an interval under ~4.5 fs.
+VDOS_SAMPLE_FS = 2.0
+
 
 @dataclass
 class RunResult:
@@ -45,6 +52,7 @@ class RunResult:
     thermo: list[ThermoRecord] = field(default_factory=list)
     force_errors: list[ForceErrorSample] = field(default_factory=list)
     out_dir: Path | None = None
+    frames: dict[str, np.ndarray] = field(default_factory=dict)  # FrameSampler.arrays()
 
 
 def run_validation(
@@ -53,29 +61,44 @@ def run_validation(
     out_dir: Path | None = None,
     listener: RunListener | None = None,
     prepared: PreparedRun | None = None,
+    control: ControlEvidence | Literal["auto"] | None = None,
 ) -> RunResult:
     """Run one validation; write ``summary.json``, ``thermo.csv``, ``trajectory.extxyz``.
 
     Bad input raises :class:`mdval.errors.InputError` before any step. A model failure is a
     result (status ``crashed``); a cooperative cancel ends ``cancelled``.
+
+    ``control``: the run's control (the reference under the same protocol), against which
+    the verdict is judged (:mod:`mdval.controls`). ``"auto"`` finds it in the cache or runs
+    it first (a run of the reference against itself is its own control); None judges the
+    run on its own, as without a reference.
     """
     run = prepared or prepare(config)
+    if control == "auto":
+        control = resolve_control(run)
     listener = listener or RunListener()
     started = datetime.now(UTC)
     atoms = run.atoms.copy()
-    n_dof = degrees_of_freedom(atoms, thermostatted=config.n_equilibration_steps > 0)
+    thermostatted = config.n_equilibration_steps > 0
+    n_dof = degrees_of_freedom(atoms, thermostatted=thermostatted)
     velocity_seed, thermostat_seed = np.random.SeedSequence(config.seed).spawn(2)
-    initialize_velocities(atoms, config.temperature_K, np.random.default_rng(velocity_seed))
+    initialize_velocities(
+        atoms,
+        config.temperature_K,
+        np.random.default_rng(velocity_seed),
+        thermostatted=thermostatted,
+    )
     thermostat_rng = np.random.default_rng(thermostat_seed)
 
     phases = _phases(config)
     total_steps = sum(p.n_steps for p in phases)
     announce_start(listener, atoms, total_steps, run.device)
     engine = make_engine(config.engine, run.model, run.device)
-    detector = FailureDetector(config.record_every, atoms, config.temperature_K)
+    detector = FailureDetector(atoms, config.temperature_K)
     recorder = ThermoRecorder(config.record_every, listener, total_steps=total_steps)
     evaluator, writer = run_observers(run, listener, out_dir)
-    observers: list[Observer] = [detector, recorder]
+    sampler = frame_sampler(config)
+    observers: list[Observer] = [detector, recorder, sampler]
     observers += [o for o in (evaluator, writer) if o is not None]
 
     outcome = Outcome(status="completed")
@@ -84,6 +107,10 @@ def run_validation(
     elapsed_ps = 0.0  # simulated time of the phases before the current one
     with memory:
         for spec in phases:
+            if spec.phase == "production" and timings:
+                hand_over(
+                    atoms, detector.last_epot_eV, recorder.records, n_dof, config.temperature_K
+                )
             try:
                 timings[spec.phase] = engine.run_phase(
                     atoms, spec, observers, n_dof=n_dof, rng=thermostat_rng
@@ -91,8 +118,11 @@ def run_validation(
             except SimulationCrashed as crash:
                 t = round(elapsed_ps + crash.time_ps, 12)
                 outcome = Outcome("crashed", crash.reason, t, spec.phase)
+                _keep_timing(timings, spec.phase, crash)
             except RunCancelled as exc:
-                outcome = Outcome("cancelled", str(exc), None, spec.phase)
+                reached = elapsed_ps + _steps_reached(exc, recorder) * spec.timestep_fs / 1000.0
+                outcome = Outcome("cancelled", str(exc), round(reached, 12), spec.phase)
+                _keep_timing(timings, spec.phase, exc)
             if outcome.status != "completed":
                 break
             elapsed_ps += spec.n_steps * spec.timestep_fs / 1000.0
@@ -113,7 +143,64 @@ def run_validation(
         engine_name=engine.name,
         out_dir=out_dir,
         listener=listener,
+        sampler=sampler,
+        control=control,
     )
+
+
+def resolve_control(run: PreparedRun) -> ControlEvidence | None:
+    """The control of ``run`` for ``control="auto"``: itself when the model is the
+    reference, else cached or run now; None without a reference."""
+    from mdval.controls.cache import find_or_run_control, is_self_controlled, key_of
+
+    if run.reference is None:
+        return None
+    if is_self_controlled(run):
+        return ControlEvidence(summary={}, key=key_of(run), is_self=True)
+    return find_or_run_control(run)
+
+
+def frame_sampler(config: RunConfig) -> FrameSampler:
+    """The in-memory frames of a run for its equilibrium observables: structures every
+    ``frame_every`` steps, velocities every ≤ 2 fs (for the VDOS)."""
+    return FrameSampler(
+        structure_every=config.frame_every,
+        velocity_every=max(1, int(VDOS_SAMPLE_FS // config.timestep_fs)),
+        timestep_fs=config.timestep_fs,
+    )
+
+
+def hand_over(
+    atoms: Atoms,
+    epot_eV: float | None,
+    records: list[ThermoRecord],
+    n_dof: int,
+    temperature_K: float,
+) -> None:
+    """Rescale the momenta of the equilibrated ``atoms`` (potential energy ``epot_eV``) to
+    start NVE at the canonical mean energy (:mod:`mdval.md.handover`)."""
+    if epot_eV is None:
+        return
+    factor = handover_scale(
+        records,
+        epot_eV=epot_eV,
+        ekin_eV=float(atoms.get_kinetic_energy()),
+        n_dof=n_dof,
+        temperature_K=temperature_K,
+    )
+    atoms.set_momenta(atoms.get_momenta() * factor)
+
+
+def _keep_timing(timings: dict[str, PhaseTiming], phase: str, stop: RunStopped) -> None:
+    if isinstance(stop.timing, PhaseTiming):
+        timings[phase] = stop.timing
+
+
+def _steps_reached(stop: RunStopped, recorder: ThermoRecorder) -> int:
+    """Steps of the current phase done when a run stopped (the last record's step)."""
+    if isinstance(stop.timing, PhaseTiming) and stop.timing.steps_done:
+        return stop.timing.steps_done
+    return recorder.records[-1].step if recorder.records else 0
 
 
 def announce_start(listener: RunListener, atoms: Atoms, total_steps: int, device: str) -> None:
@@ -159,8 +246,11 @@ def finish_run(
     out_dir: Path | None,
     listener: RunListener,
     batch: BatchShare | None = None,
+    sampler: FrameSampler | None = None,
+    control: ControlEvidence | None = None,
 ) -> RunResult:
     """Summarise a run, write its outputs, tell the listener; the result."""
+    frames = sampler.arrays() if sampler is not None else {}
     summary = build_summary(
         config=run.config,
         run=run,
@@ -175,6 +265,8 @@ def finish_run(
         n_frames=writer.n_frames if writer else 0,
         engine_name=engine_name,
         batch=batch,
+        frames=frames,
+        control=control,
     )
     if out_dir is not None:
         write_outputs(Path(out_dir), summary, records)
@@ -185,6 +277,7 @@ def finish_run(
         thermo=records,
         force_errors=evaluator.samples if evaluator else [],
         out_dir=Path(out_dir) if out_dir is not None else None,
+        frames=frames,
     )
 
 

@@ -9,13 +9,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mdval import __version__
+from mdval.controls.compare import observables_vs_control
+from mdval.controls.evidence import ControlEvidence
+from mdval.controls.judgement import PROTOCOL_INVALID, judge
 from mdval.criteria import RunOutcome, evaluate, load_profile, recommend, verdict
 from mdval.md.config import RunConfig
 from mdval.md.engine import PhaseTiming
 from mdval.md.listener import ThermoRecord
 from mdval.metrics.energy import energy_conservation
 from mdval.metrics.forces import force_accuracy
+from mdval.metrics.stability import bond_pairs
+from mdval.metrics.statistics import mean_ci95
 from mdval.metrics.timing import device_info, harness_overhead, throughput_atom_steps_per_s
+from mdval.settings import get_settings
 from mdval.structures import describe_structure
 
 if TYPE_CHECKING:
@@ -67,6 +73,8 @@ def build_summary(
     n_frames: int,
     engine_name: str,
     batch: BatchShare | None = None,
+    frames: dict[str, np.ndarray] | None = None,
+    control: ControlEvidence | None = None,
 ) -> dict[str, Any]:
     n_atoms = len(run.atoms)
     batch = batch or BatchShare(size=1, n_atoms=n_atoms)
@@ -75,18 +83,29 @@ def build_summary(
     metrics.update(_energy_metrics(production, n_atoms))
     metrics.update(_force_metrics(evaluator, n_atoms))
     metrics.update(_timing_metrics(timings.get("production"), batch, peak_memory_MB))
-    metrics.update(_thermo_stats(production))
+    metrics.update(_thermo_stats(production, config.temperature_K))
     crashed = outcome.status == "crashed"
-    reached_ps = production[-1].time_ps if production else 0.0
+    metrics.update(_durations(config, outcome, production))
     metrics["crashed"] = crashed
-    metrics["stable_duration_ps"] = reached_ps if crashed else float(config.duration_ps)
     metrics["n_dof"] = n_dof
+    warnings = _warnings(config, metrics, evaluator)
 
     profile = load_profile(config.profile)
-    criteria = evaluate(metrics, profile, device=run.device)
-    run_verdict = verdict(criteria)
-    if outcome.status == "cancelled":
-        run_verdict = "fail"
+    own = {"status": outcome.status, "metrics": metrics, "failure_reason": outcome.reason}
+    control_metrics = _control_metrics(control, metrics)
+    criteria = evaluate(metrics, profile, device=run.device, control_metrics=control_metrics)
+    absolute_verdict = verdict(evaluate(metrics, profile, device=run.device))
+    run_verdict, control_block = judge(
+        criteria,
+        control=control,
+        control_expected=run.reference is not None and control is not None,
+        profile=profile,
+        device=run.device,
+        own_summary=own,
+    )
+    if outcome.status == "cancelled" and run_verdict == "pass":
+        run_verdict = "inconclusive"  # a cancelled run decides nothing it did not reach
+    observables = _observables(run, frames, control)
     recommendation = recommend(
         [
             RunOutcome(
@@ -95,6 +114,7 @@ def build_summary(
                 duration_ps=metrics["stable_duration_ps"],
                 force_r2=metrics.get("force_r2"),
                 energy_rmse_meV_per_atom=metrics.get("energy_rmse_meV_per_atom"),
+                protocol_invalid=run_verdict == PROTOCOL_INVALID,
             )
         ]
     )
@@ -103,15 +123,98 @@ def build_summary(
         "time_to_failure_ps": outcome.time_ps if crashed else None,
         "failure_reason": outcome.reason if outcome.status != "completed" else None,
         "failure_phase": outcome.phase if outcome.status != "completed" else None,
+        "stopped_at_ps": outcome.time_ps,
+        "warnings": warnings,
         "metrics": _jsonable(metrics),
         "criteria": [c.to_dict() for c in criteria],
         "verdict": run_verdict,
+        "verdict_without_control": absolute_verdict,
+        "control": control_block,
+        "observables": observables,
         "recommendation": recommendation.to_dict(),
         "config": config.model_dump(),
         "provenance": _provenance(
             config, run, started, host, n_frames, n_dof, engine_name, batch.size
         ),
     }
+
+
+def _control_metrics(control: ControlEvidence | None, own: dict[str, Any]) -> dict[str, Any] | None:
+    if control is None:
+        return None
+    if control.is_self:
+        return own
+    return dict(control.summary.get("metrics") or {})
+
+
+def _observables(
+    run: PreparedRun, frames: dict[str, np.ndarray] | None, control: ControlEvidence | None
+) -> dict[str, Any] | None:
+    """Distances of the run's equilibrium distributions to its control's (None without)."""
+    if control is None or not frames:
+        return None
+    control_frames = frames if control.is_self else control.frames
+    if not control_frames:
+        return None
+    return observables_vs_control(frames, control_frames, bonds=bond_pairs(run.atoms))
+
+
+def _durations(
+    config: RunConfig, outcome: Outcome, production: list[ThermoRecord]
+) -> dict[str, Any]:
+    """Production time reached without a crash, and the most the run could have shown.
+
+    ``stable_duration_ps``: the requested duration for a completed run; for a crashed or
+    cancelled one the production time reached before it stopped (exact to the step).
+    ``duration_cap_ps``: the production time the run was to reach: requested, or for a
+    cancelled run the time reached, so that a criterion knows a short value says nothing.
+    """
+    requested = float(config.duration_ps)
+    if outcome.status == "completed":
+        return {"stable_duration_ps": requested, "duration_cap_ps": requested}
+    if outcome.time_ps is not None and outcome.phase == "production":
+        reached = max(
+            0.0,
+            round(outcome.time_ps - config.n_equilibration_steps * config.timestep_fs / 1000.0, 12),
+        )
+    elif outcome.phase == "production" and production:
+        reached = production[-1].time_ps
+    else:
+        reached = 0.0
+    cap = reached if outcome.status == "cancelled" else requested
+    return {"stable_duration_ps": reached, "duration_cap_ps": cap}
+
+
+def _warnings(
+    config: RunConfig, metrics: dict[str, Any], evaluator: ReferenceEvaluator | None
+) -> list[str]:
+    """Things a reader must know to trust the numbers, in plain sentences."""
+    out = []
+    offset = metrics.get("temperature_offset_percent")
+    limit = get_settings().temperature_warning_percent
+    if offset is not None and np.isfinite(offset) and abs(offset) > limit:
+        mean = metrics["temperature_mean_K"]
+        advice = (
+            " (no NVT equilibration: NVE from Maxwell–Boltzmann velocities at a minimum "
+            "settles near T/2; give equilibration_ps)"
+            if config.equilibration_ps == 0
+            else ""
+        )
+        out.append(
+            f"production mean T {mean:.1f} K is {offset:+.1f} % off the requested "
+            f"{config.temperature_K:g} K{advice}"
+        )
+    if config.equilibration_ps > 0 and config.equilibration_ps * config.friction_per_ps < 5.0:
+        out.append(
+            f"equilibration of {config.equilibration_ps:g} ps is under 5 relaxation times "
+            f"(1/friction = {1.0 / config.friction_per_ps:g} ps): the start may not be thermal"
+        )
+    if evaluator is not None and evaluator.n_skipped:
+        out.append(
+            f"the reference raised on {evaluator.n_skipped} sampled frame(s), skipped "
+            f"(first: {evaluator.skip_reason})"
+        )
+    return out
 
 
 def _energy_metrics(production: list[ThermoRecord], n_atoms: int) -> dict[str, Any]:
@@ -122,8 +225,15 @@ def _energy_metrics(production: list[ThermoRecord], n_atoms: int) -> dict[str, A
 
 
 def _force_metrics(evaluator: ReferenceEvaluator | None, n_atoms: int) -> dict[str, Any]:
-    if evaluator is None or not evaluator.model_forces:
+    if evaluator is None:
         return {"force_rmse_eV_per_A": None, "n_reference_frames": 0}
+    skipped = {
+        "n_reference_frames_skipped": evaluator.n_skipped,
+        "reference_skipped_fraction": evaluator.n_skipped
+        / max(1, evaluator.n_skipped + len(evaluator.model_forces)),
+    }
+    if not evaluator.model_forces:
+        return {"force_rmse_eV_per_A": None, "n_reference_frames": 0, **skipped}
     out = force_accuracy(
         np.array(evaluator.model_forces),
         np.array(evaluator.reference_forces),
@@ -132,6 +242,7 @@ def _force_metrics(evaluator: ReferenceEvaluator | None, n_atoms: int) -> dict[s
         n_atoms=n_atoms,
     )
     out["n_reference_frames"] = len(evaluator.model_forces)
+    out.update(skipped)
     errors = np.concatenate([s.per_atom_error_eV_per_A for s in evaluator.samples])
     out["force_error_norm_p95_eV_per_A"] = float(np.percentile(errors, 95))
     out["force_error_norm_max_eV_per_A"] = float(np.max(errors))
@@ -161,13 +272,16 @@ def _timing_metrics(
     }
 
 
-def _thermo_stats(production: list[ThermoRecord]) -> dict[str, Any]:
+def _thermo_stats(production: list[ThermoRecord], target_K: float) -> dict[str, Any]:
     if not production:
         return {}
     temps = np.array([r.temperature_K for r in production])
+    mean, half, _ = mean_ci95(temps)
     out: dict[str, Any] = {
-        "temperature_mean_K": float(temps.mean()),
+        "temperature_mean_K": mean,
+        "temperature_ci95_K": half,
         "temperature_std_K": float(temps.std()),
+        "temperature_offset_percent": 100.0 * (mean - target_K) / target_K,
     }
     pressures = [r.pressure_GPa for r in production if r.pressure_GPa is not None]
     if pressures:

@@ -36,12 +36,19 @@ def degrees_of_freedom(atoms: Atoms, *, thermostatted: bool = False) -> int:
     )
 
 
-def initialize_velocities(atoms: Atoms, temperature_K: float, rng: np.random.Generator) -> None:
+def initialize_velocities(
+    atoms: Atoms,
+    temperature_K: float,
+    rng: np.random.Generator,
+    *,
+    thermostatted: bool = False,
+) -> None:
     """Set momenta on ``atoms`` in place.
 
     Draws Maxwell–Boltzmann velocities at ``temperature_K`` from ``rng``, removes the
     centre-of-mass momentum (and the rotation of an isolated molecule), then rescales so that
-    the instantaneous temperature over :func:`degrees_of_freedom` is exactly the target.
+    the instantaneous temperature over the run's :func:`degrees_of_freedom` (``thermostatted``
+    as the run is) is exactly the target: the first record reads the requested T.
     """
     thermalize_momenta(atoms, temperature_K, rng=rng)
     if len(atoms) > 1:
@@ -51,5 +58,5 @@ def initialize_velocities(atoms: Atoms, temperature_K: float, rng: np.random.Gen
     ekin = atoms.get_kinetic_energy()
     if ekin <= 0:
         return
-    target = 0.5 * degrees_of_freedom(atoms) * units.kB * temperature_K
+    target = 0.5 * degrees_of_freedom(atoms, thermostatted=thermostatted) * units.kB * temperature_K
     atoms.set_momenta(atoms.get_momenta() * np.sqrt(target / ekin))

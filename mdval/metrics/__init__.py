@@ -8,6 +8,9 @@ ps (never ASE time units).
 - :mod:`.stability`: crash checks and the crash rate
 - :mod:`.comparison`: model vs reference trajectories (RMSD, h(r), bonds, dihedrals)
 - :mod:`.timing`: speed, memory and the context of a timing
+- :mod:`.observables`: equilibrium distributions of a model vs the control (W1, JS)
+- :mod:`.vdos`: vibrational density of states from the mass-weighted VACF
+- :mod:`.ensemble`: NVT kinetic-energy distribution against the canonical one
 """
 
 from mdval.metrics.comparison import (
@@ -29,7 +32,17 @@ from mdval.metrics.energy import (
     is_linear,
     temperature_K,
 )
+from mdval.metrics.ensemble import ke_distribution_p
 from mdval.metrics.forces import force_accuracy, force_histogram, per_atom_error_norms
+from mdval.metrics.observables import (
+    TrajectorySample,
+    angle_triples,
+    bond_angles_by_type,
+    bond_lengths_by_type,
+    equilibrium_observables,
+    observables_noise,
+    pair_distances_A,
+)
 from mdval.metrics.stability import (
     bond_pairs,
     check_frame,
@@ -44,12 +57,17 @@ from mdval.metrics.timing import (
     speedup,
     throughput_atom_steps_per_s,
 )
+from mdval.metrics.vdos import mass_weighted_vacf, vdos, vdos_w1_THz
 
 __all__ = [
     "PeakMemory",
+    "TrajectorySample",
     "alanine_dipeptide_phi_psi_indices",
+    "angle_triples",
+    "bond_angles_by_type",
     "bond_length_error_A",
     "bond_length_stats",
+    "bond_lengths_by_type",
     "bond_pairs",
     "check_frame",
     "crash_rate",
@@ -59,6 +77,7 @@ __all__ = [
     "distance_histogram",
     "divergence_time_ps",
     "energy_conservation",
+    "equilibrium_observables",
     "force_accuracy",
     "force_histogram",
     "harness_overhead",
@@ -66,12 +85,18 @@ __all__ = [
     "is_linear",
     "js_divergence",
     "kabsch_rmsd_A",
+    "ke_distribution_p",
+    "mass_weighted_vacf",
     "max_bond_change_A",
     "median_ms",
+    "observables_noise",
+    "pair_distances_A",
     "per_atom_error_norms",
     "phi_psi_js_divergence",
     "rmsd_series_A",
     "speedup",
     "temperature_K",
     "throughput_atom_steps_per_s",
+    "vdos",
+    "vdos_w1_THz",
 ]

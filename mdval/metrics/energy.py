@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
+from mdval.metrics.statistics import slope_with_stderr
 from mdval.units import KB_EV_PER_K
 
 #: The keys of :func:`energy_conservation`, in report order.
@@ -21,7 +22,12 @@ ENERGY_METRICS: tuple[str, ...] = (
     "max_deviation_percent",
     "fluctuation_ratio",
     "drift_percent_of_total_energy",
+    "drift_stderr_meV_per_atom_per_ps",
+    "drift_resolved",
 )
+
+#: Drift is resolved when |slope| exceeds this many standard errors (LAMBench uses 3σ).
+DRIFT_RESOLVED_SIGMA: float = 3.0
 
 
 def _as_series(values: ArrayLike, name: str) -> np.ndarray:
@@ -36,7 +42,7 @@ def energy_conservation(
     etot_eV: ArrayLike,
     ekin_eV: ArrayLike,
     n_atoms: int,
-) -> dict[str, float | None]:
+) -> dict[str, float | bool | None]:
     """Energy-conservation metrics of one NVE production segment.
 
     Parameters
@@ -58,6 +64,9 @@ def energy_conservation(
         energy (the ``*_percent`` shares of it), zero kinetic-energy variance
         (``fluctuation_ratio``), E_tot,0 = 0 (``drift_percent_of_total_energy``).
         ``drift_meV_per_atom_per_ps`` keeps its sign; the other values are non-negative.
+        ``drift_stderr_meV_per_atom_per_ps`` is the slope's standard error, corrected for
+        the autocorrelation of the residuals (:func:`mdval.metrics.statistics.slope_with_stderr`);
+        ``drift_resolved`` says whether |slope| > 3 stderr (None with fewer than 3 records).
     """
     t = _as_series(time_ps, "time_ps")
     etot = _as_series(etot_eV, "etot_eV")
@@ -69,7 +78,7 @@ def energy_conservation(
     if n_atoms < 1:
         raise ValueError(f"n_atoms must be at least 1, got {n_atoms}")
 
-    out: dict[str, float | None] = dict.fromkeys(ENERGY_METRICS)
+    out: dict[str, float | bool | None] = dict.fromkeys(ENERGY_METRICS)
     if t.size < 2:
         return out
     # Centre both series before the fit: E_tot is ~ -900 eV while the drift is ~ meV.
@@ -83,6 +92,10 @@ def energy_conservation(
     duration_ps = float(t[-1] - t[0])
 
     out["drift_meV_per_atom_per_ps"] = 1000.0 * slope_eV_per_ps / n_atoms
+    _, stderr_eV_per_ps, _ = slope_with_stderr(dt, de)
+    if np.isfinite(stderr_eV_per_ps):
+        out["drift_stderr_meV_per_atom_per_ps"] = 1000.0 * stderr_eV_per_ps / n_atoms
+        out["drift_resolved"] = bool(abs(slope_eV_per_ps) > DRIFT_RESOLVED_SIGMA * stderr_eV_per_ps)
     mean_ekin = float(ekin.mean())
     if mean_ekin > 0.0:
         out["drift_percent"] = 100.0 * abs(slope_eV_per_ps * duration_ps) / mean_ekin

@@ -1,8 +1,17 @@
 """Crash checks ("did it crash?") for a failure-detector observer, and the crash rate.
 
-Definitions follow METRICS.md ("Stability"). The checks are pure: they look at one record
-(and the previous temperature) and return a reason, or None. Raising
+Definitions follow METRICS.md ("Stability"). The checks are pure: they look at one step (and
+the total energy at the start of the NVE segment) and return a reason, or None. Raising
 :class:`mdval.errors.SimulationCrashed` is the observer's job, not this module's.
+
+Explosion is judged from quantities that do not fluctuate by design, never from a ratio of
+instantaneous temperatures (a 3-atom molecule's T swings between ~0 and ~2T in NVE):
+
+* in NVE, the total energy departing from its value at the start of the segment by more than
+  ``explosion_energy_kT`` × N k_B T (a conserved quantity; the margin scales with N; T is
+  the target, at least :data:`ENERGY_MARGIN_MIN_K`);
+* in any phase, the kinetic temperature exceeding the target by ``explosion_excess_K``
+  (10,000 K by default: a canonical 3-atom system reaches it with probability ~e^-50).
 
 Reason strings start with a fixed word so that code can classify them: ``non-finite``,
 ``explosion``, ``bond collapse`` or ``force``.
@@ -17,6 +26,7 @@ from ase.neighborlist import NeighborList, natural_cutoffs
 from numpy.typing import ArrayLike
 
 from mdval.settings import get_settings
+from mdval.units import KB_EV_PER_K
 
 #: ASE's NeighborList default skin (Å). Plain natural cutoffs (skin 0) miss real bonds: the
 #: C-H bond of ASE's own methane is 1.09 Å against radii summing to 1.07 Å. In alanine
@@ -24,8 +34,9 @@ from mdval.settings import get_settings
 #: every non-bonded pair beyond +0.88 Å, so the +0.6 Å of the default separates them.
 NEIGHBOR_SKIN_A: float = 0.3
 
-#: Below this previous temperature (K) a jump factor means nothing (0.01 K -> 2 K is 200x).
-JUMP_MIN_PREVIOUS_K: float = 1.0
+#: The energy-departure margin uses at least this temperature (K), so that a run started
+#: cold (0 K, all energy potential) is not called an explosion for moving at all.
+ENERGY_MARGIN_MIN_K: float = 300.0
 
 #: Bonds as ``(i, j)``, ``(i, j, b0_A)`` (from :func:`bond_pairs`) or a (P, 2) index array.
 Pairs = tuple[np.ndarray, ...] | np.ndarray
@@ -153,12 +164,13 @@ def check_frame(
     positions_A: ArrayLike,
     temperature_K: float,
     target_temperature_K: float | None = None,
-    previous_temperature_K: float | None = None,
+    etot_eV: float | None = None,
+    start_etot_eV: float | None = None,
     bonds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     cell: ArrayLike | None = None,
     pbc: ArrayLike | None = None,
     explosion_excess_K: float | None = None,
-    explosion_jump_factor: float | None = None,
+    explosion_energy_kT: float | None = None,
     bond_collapse_A: float | None = None,
     max_force_eV_per_A: float | None = None,
 ) -> str | None:
@@ -173,27 +185,25 @@ def check_frame(
     temperature_K
         Kinetic temperature of this record (K).
     target_temperature_K
-        Requested temperature (K); the excess check is skipped when None.
-    previous_temperature_K
-        Temperature of the previous record (K); the jump check is skipped when None or at
-        most :data:`JUMP_MIN_PREVIOUS_K`.
+        Requested temperature (K); the excess and energy checks are skipped when None.
+    etot_eV, start_etot_eV
+        Total energy now and at the start of the NVE segment (eV); the energy-departure
+        check runs only when both are given (never in a thermostatted phase).
     bonds
         ``(i, j, b0_A)`` from :func:`bond_pairs` on the starting structure; the collapse
         check is skipped when None.
     cell, pbc
         (3, 3) cell in Å and periodic flags, for minimum-image bond lengths.
-    explosion_excess_K, explosion_jump_factor, bond_collapse_A, max_force_eV_per_A
+    explosion_excess_K, explosion_energy_kT, bond_collapse_A, max_force_eV_per_A
         Thresholds; each defaults to the setting of the same name in
         :func:`mdval.settings.get_settings`.
 
     The checks run in this order and the first that fires is reported: non-finite values,
-    force limit, temperature excess, temperature jump, bond collapse.
+    force limit, temperature excess, energy departure, bond collapse.
     """
     settings = get_settings()
     excess = settings.explosion_excess_K if explosion_excess_K is None else explosion_excess_K
-    jump = (
-        settings.explosion_jump_factor if explosion_jump_factor is None else explosion_jump_factor
-    )
+    energy_kT = settings.explosion_energy_kT if explosion_energy_kT is None else explosion_energy_kT
     collapse = settings.bond_collapse_A if bond_collapse_A is None else bond_collapse_A
     f_max = settings.max_force_eV_per_A if max_force_eV_per_A is None else max_force_eV_per_A
 
@@ -221,14 +231,20 @@ def check_frame(
             f"{target_temperature_K:g} K by more than {excess:g} K"
         )
     if (
-        previous_temperature_K is not None
-        and previous_temperature_K > JUMP_MIN_PREVIOUS_K
-        and temperature_K > jump * previous_temperature_K
+        target_temperature_K is not None
+        and etot_eV is not None
+        and start_etot_eV is not None
+        and positions.size
     ):
-        return (
-            f"explosion: T jumped from {previous_temperature_K:.1f} K to "
-            f"{temperature_K:.1f} K (more than {jump:g}x) between records"
-        )
+        n_atoms = positions.reshape(-1, 3).shape[0]
+        scale_K = max(target_temperature_K, ENERGY_MARGIN_MIN_K)
+        margin = energy_kT * n_atoms * KB_EV_PER_K * scale_K
+        departure = abs(etot_eV - start_etot_eV)
+        if not np.isfinite(departure) or departure > margin:
+            return (
+                f"explosion: E_tot departed {departure:.3g} eV from its NVE start, more than "
+                f"{energy_kT:g} N k_B T = {margin:.3g} eV (T = {scale_K:g} K)"
+            )
     if bonds is not None:
         i, j, b0 = bonds
         changes = _bond_changes_A(positions, (i, j), b0, cell, pbc)

@@ -96,4 +96,5 @@ class TorchEngine:
         atoms.set_positions(stop.positions)
         atoms.set_momenta(stop.momenta)
         self._cached = None
+        stop.error.timing = outcome.timing
         raise stop.error

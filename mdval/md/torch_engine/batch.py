@@ -9,7 +9,7 @@ follows the same trajectory as a single run with the same inputs.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +18,7 @@ from ase import Atoms
 
 from mdval.errors import InputError, SimulationCrashed
 from mdval.md.engine import PhaseTiming
+from mdval.md.handover import handover_scale
 from mdval.md.listener import RunListener, ThermoRecord
 from mdval.md.observers import FailureDetector, ThermoRecorder
 from mdval.md.snapshot import Observer
@@ -43,6 +44,7 @@ class ReplicaResult:
     time_to_failure_ps: float | None  # from the start of the run, equilibration included
     records: list[ThermoRecord]
     atoms: Atoms
+    stopped_at_ps: float | None = None  # crash or cancel time from the start of the run
 
 
 @dataclass
@@ -97,7 +99,9 @@ def prepare_replicas(
         copy = atoms.copy()
         copy.calc = None
         velocity_seed, thermostat_seed = np.random.SeedSequence(seed).spawn(2)
-        initialize_velocities(copy, temperature, np.random.default_rng(velocity_seed))
+        initialize_velocities(
+            copy, temperature, np.random.default_rng(velocity_seed), thermostatted=thermostatted
+        )
         prepared.append(copy)
         n_dof.append(degrees_of_freedom(copy, thermostatted=thermostatted))
         generators.append(np.random.default_rng(thermostat_seed))
@@ -152,7 +156,7 @@ def run_batch(
     for k, (atoms, temperature, _seed) in enumerate(systems):
         obs: list[Observer] = []
         if detect_failures:
-            obs.append(FailureDetector(record_every, atoms, temperature))
+            obs.append(FailureDetector(atoms, temperature))
         obs.append(recorders[k])
         obs.extend(observers[k] if observers is not None else [])
         per_replica.append(obs)
@@ -166,6 +170,8 @@ def run_batch(
     for phase, steps in phases:
         if steps <= 0 or state is None:
             continue
+        if phase == "production" and timings:
+            state = _hand_over(state, ids, recorders, n_dof, [systems[k][1] for k in ids])
         thermostat = (
             Thermostat([systems[k][1] for k in ids], friction_per_ps, [generators[k] for k in ids])
             if phase == "equilibration"
@@ -194,10 +200,38 @@ def run_batch(
         for o in obs:
             o.close()
     return BatchResult(
-        replicas=_results(prepared, recorders, stops, state, ids, n_steps),
+        replicas=_results(prepared, recorders, stops, state, ids, n_steps, timestep_fs),
         timings=timings,
         n_atoms=sum(len(a) for a in prepared),
     )
+
+
+def _hand_over(
+    state: MDState,
+    ids: list[int],
+    recorders: list[ThermoRecorder],
+    n_dof: list[int],
+    temperatures_K: list[float],
+) -> MDState:
+    """Each replica's momenta rescaled to start NVE at its canonical mean energy, as
+    :func:`mdval.md.protocol.hand_over` does for a single run."""
+    if state.energies is None:
+        return state
+    frame = to_host(state)
+    assert frame.energies is not None
+    factors = np.ones(state.n_atoms)
+    for s, k in enumerate(ids):
+        rows = frame.rows(s)
+        p, m = frame.momenta[rows], frame.masses[rows]
+        factors[rows] = handover_scale(
+            recorders[k].records,
+            epot_eV=float(frame.energies[s]),
+            ekin_eV=float(0.5 * np.sum(p * p / m[:, None])),
+            n_dof=n_dof[k],
+            temperature_K=temperatures_K[s],
+        )
+    scale = torch.as_tensor(factors, dtype=state.dtype, device=state.device)
+    return replace(state, momenta=state.momenta * scale[:, None])
 
 
 def _results(
@@ -207,6 +241,7 @@ def _results(
     state: MDState | None,
     ids: list[int],
     n_steps: int,
+    timestep_fs: float,
 ) -> list[ReplicaResult]:
     frame = to_host(state) if state is not None else None
     results = []
@@ -231,6 +266,7 @@ def _results(
                     else None,
                     records=recorders[k].records,
                     atoms=final,
+                    stopped_at_ps=round(before_ps + stop.step * timestep_fs / 1000.0, 12),
                 )
             )
             continue

@@ -1,4 +1,6 @@
-"""Each m6 criterion's level boundaries, device rows, missing values and the verdict."""
+"""Each m6 criterion's level boundaries, device rows, missing values, the evidence a
+criterion needs before it decides (inconclusive otherwise), judgement relative to a control,
+and the verdict."""
 
 from __future__ import annotations
 
@@ -9,18 +11,33 @@ from typing import Any
 import numpy as np
 import pytest
 
-from mdval.criteria import CriterionResult, device_class, evaluate, verdict
+from mdval.criteria import (
+    LEVELS,
+    CriterionResult,
+    device_class,
+    evaluate,
+    parse_profile,
+    verdict,
+)
 from mdval.errors import InputError
 
 
 def good_metrics(**changes: Any) -> dict[str, Any]:
-    """Metrics at target on every m6 criterion, with ``changes`` applied."""
+    """Metrics at target on every m6 criterion, with ``changes`` applied.
+
+    Includes the evidence m6's criteria need to decide: a 10 ps run was requested, 20
+    reference frames with none skipped, a drift resolved from noise.
+    """
     metrics: dict[str, Any] = {
         "crashed": False,
         "drift_percent": 0.1,
+        "drift_resolved": True,
         "force_rmse_eV_per_A": 0.05,
+        "n_reference_frames": 20,
+        "reference_skipped_fraction": 0.0,
         "inference_ms_per_step": 1.0,
         "stable_duration_ps": 10.0,
+        "duration_cap_ps": 10.0,
     }
     metrics.update(changes)
     return metrics
@@ -226,3 +243,224 @@ def test_not_evaluated_neither_passes_nor_fails() -> None:
     assert result.level == "not_evaluated"
     assert not result.passed and not result.evaluated
     assert verdict([result]) == "pass"
+
+
+def result_of(name: str, metrics: dict[str, Any], device: str = "cuda") -> CriterionResult:
+    return next(r for r in evaluate(metrics, "m6", device=device) if r.name == name)
+
+
+def test_inconclusive_is_a_level() -> None:
+    assert "inconclusive" in LEVELS
+
+
+def test_verdict_fail_outranks_inconclusive_outranks_pass() -> None:
+    def r(level: str) -> CriterionResult:
+        return CriterionResult(
+            name=level, metric="m", value=1.0, target=1.0, acceptable=2.0,
+            level=level, unit=None, comparison="lt",
+        )  # fmt: skip
+
+    assert verdict([r("target"), r("acceptable"), r("not_evaluated")]) == "pass"
+    assert verdict([r("target"), r("inconclusive")]) == "inconclusive"
+    assert verdict([r("inconclusive"), r("fail"), r("target")]) == "fail"
+    inconclusive = r("inconclusive")
+    assert inconclusive.evaluated and not inconclusive.passed
+
+
+# --- stable_duration is capped by the requested duration --------------------------------
+
+
+def test_a_clean_1_ps_run_cannot_show_5_ps_so_it_is_inconclusive() -> None:
+    metrics = good_metrics(stable_duration_ps=1.0, duration_cap_ps=1.0)
+    result = result_of("stable_duration", metrics)
+    assert result.level == "inconclusive"
+    assert result.value == 1.0
+    assert result.note is not None and "≥ 5 ps" in result.note
+    assert "duration_cap_ps = 1" in result.note
+    assert verdict(evaluate(metrics, "m6", device="cuda")) == "inconclusive"
+
+
+def test_a_crash_at_1_ps_of_a_requested_5_ps_fails() -> None:
+    metrics = good_metrics(crashed=True, stable_duration_ps=1.0, duration_cap_ps=5.0)
+    assert result_of("stable_duration", metrics).level == "fail"
+    assert verdict(evaluate(metrics, "m6", device="cuda")) == "fail"
+
+
+@pytest.mark.parametrize(
+    ("stable_ps", "cap_ps", "level"),
+    [
+        (5.0, 5.0, "acceptable"),  # a clean 5 ps run shows what it must
+        (7.0, 7.0, "acceptable"),
+        (10.0, 10.0, "target"),
+        (4.99, 4.99, "inconclusive"),
+        (2.0, 4.0, "inconclusive"),  # cancelled at 4 ps: the cap is what it reached
+        (2.0, 10.0, "fail"),
+        (4.99, 5.0, "fail"),
+    ],
+)
+def test_duration_cap_decides_whether_a_short_duration_fails(
+    stable_ps: float, cap_ps: float, level: str
+) -> None:
+    metrics = good_metrics(stable_duration_ps=stable_ps, duration_cap_ps=cap_ps)
+    assert result_of("stable_duration", metrics).level == level
+
+
+def test_without_a_duration_cap_a_short_duration_fails() -> None:
+    metrics = good_metrics(stable_duration_ps=1.0, duration_cap_ps=None)
+    assert result_of("stable_duration", metrics).level == "fail"
+
+
+def test_a_crash_is_a_fail_whatever_else_is_inconclusive() -> None:
+    metrics = good_metrics(
+        crashed=True, stable_duration_ps=0.5, duration_cap_ps=1.0, n_reference_frames=1
+    )
+    results = evaluate(metrics, "m6", device="cuda")
+    levels = {r.name: r.level for r in results}
+    assert levels["no_crash"] == "fail"
+    assert levels["stable_duration"] == "inconclusive"
+    assert levels["force_rmse"] == "inconclusive"
+    assert verdict(results) == "fail"
+
+
+# --- force_rmse needs enough reference frames ---------------------------------------------
+
+
+@pytest.mark.parametrize("rmse", [0.001, 0.25, 2.0])
+def test_too_few_reference_frames_make_force_rmse_inconclusive(rmse: float) -> None:
+    result = result_of("force_rmse", good_metrics(force_rmse_eV_per_A=rmse, n_reference_frames=4))
+    assert result.level == "inconclusive"
+    assert result.value == rmse
+    assert result.note is not None
+    assert "at least 5 reference frames" in result.note and "n_reference_frames = 4" in result.note
+
+
+def test_five_reference_frames_suffice() -> None:
+    metrics = good_metrics(force_rmse_eV_per_A=0.001, n_reference_frames=5)
+    assert result_of("force_rmse", metrics).level == "target"
+
+
+def test_missing_reference_frame_count_is_inconclusive() -> None:
+    metrics = good_metrics(n_reference_frames=None)
+    result = result_of("force_rmse", metrics)
+    assert result.level == "inconclusive"
+    assert result.note is not None and "n_reference_frames = none" in result.note
+
+
+@pytest.mark.parametrize(("fraction", "level"), [(0.0, "target"), (0.2, "target"), (0.25, "inconclusive")])
+def test_many_skipped_reference_frames_make_force_rmse_inconclusive(
+    fraction: float, level: str
+) -> None:
+    result = result_of("force_rmse", good_metrics(reference_skipped_fraction=fraction))
+    assert result.level == level
+    if level == "inconclusive":
+        assert result.note is not None and "reference_skipped_fraction = 0.25" in result.note
+
+
+def test_both_missing_force_evidences_are_named() -> None:
+    metrics = good_metrics(n_reference_frames=2, reference_skipped_fraction=0.5)
+    note = result_of("force_rmse", metrics).note or ""
+    assert "n_reference_frames = 2" in note and "reference_skipped_fraction = 0.5" in note
+
+
+# --- energy_drift needs a resolved drift when it misses -----------------------------------
+
+
+def test_unresolved_drift_over_5_percent_is_inconclusive() -> None:
+    result = result_of("energy_drift", good_metrics(drift_percent=7.0, drift_resolved=False))
+    assert result.level == "inconclusive"
+    assert result.note is not None and "drift_resolved = false" in result.note
+
+
+def test_resolved_drift_over_5_percent_fails() -> None:
+    result = result_of("energy_drift", good_metrics(drift_percent=7.0, drift_resolved=True))
+    assert result.level == "fail"
+    assert result.note is None
+
+
+def test_drift_with_unknown_resolution_that_misses_is_inconclusive() -> None:
+    result = result_of("energy_drift", good_metrics(drift_percent=7.0, drift_resolved=None))
+    assert result.level == "inconclusive"
+    assert result.note is not None and "drift_resolved = none" in result.note
+
+
+@pytest.mark.parametrize(("drift", "level"), [(0.5, "target"), (3.0, "acceptable")])
+def test_unresolved_drift_within_acceptable_still_decides(drift: float, level: str) -> None:
+    # drift_resolved is needed only "when: miss": a small unresolved drift is small.
+    result = result_of("energy_drift", good_metrics(drift_percent=drift, drift_resolved=False))
+    assert result.level == level
+
+
+# --- relative_to_control: excess ----------------------------------------------------------
+
+_RELATIVE = {
+    "name": "relative",
+    "criteria": [
+        {
+            "name": "drift",
+            "metric": "drift_percent",
+            "comparison": "lt",
+            "target": 1.0,
+            "acceptable": 5.0,
+            "unit": "%",
+            "category": "energy",
+            "relative_to_control": "excess",
+        },
+        {
+            "name": "force",
+            "metric": "force_rmse_eV_per_A",
+            "comparison": "lt",
+            "target": 0.2,
+            "acceptable": 0.3,
+            "category": "force",
+        },
+    ],
+}
+
+
+@pytest.mark.parametrize(
+    ("own", "control", "excess", "level"),
+    [
+        (7.0, 4.0, 3.0, "acceptable"),  # 7 % beside the control's 4 %: 3 % the model's own
+        (7.0, 1.5, 5.5, "fail"),
+        (7.0, -6.5, 0.5, "target"),  # magnitudes: |7| − |−6.5|
+        (-7.0, 6.5, 0.5, "target"),
+        (2.0, 4.0, 0.0, "target"),  # below the control: no excess, never negative
+    ],
+)
+def test_relative_to_control_judges_the_excess(
+    own: float, control: float, excess: float, level: str
+) -> None:
+    profile = parse_profile(_RELATIVE)
+    metrics = {"drift_percent": own, "force_rmse_eV_per_A": 0.25}
+    control_metrics = {"drift_percent": control, "force_rmse_eV_per_A": 0.01}
+    drift, force = evaluate(metrics, profile, device="cpu", control_metrics=control_metrics)
+    assert drift.value == pytest.approx(excess)
+    assert drift.level == level
+    assert drift.note is not None
+    assert f"excess over the control's {abs(control):.4g}" in drift.note
+    assert f"(run: {abs(own):.4g})" in drift.note
+    # A criterion without relative_to_control ignores the control.
+    assert (force.value, force.level, force.note) == (0.25, "acceptable", None)
+
+
+def test_relative_to_control_without_a_control_judges_the_value() -> None:
+    profile = parse_profile(_RELATIVE)
+    (drift, _) = evaluate({"drift_percent": 7.0}, profile, device="cpu")
+    assert (drift.value, drift.level, drift.note) == (7.0, "fail", None)
+
+
+@pytest.mark.parametrize("control_value", [None, float("nan"), True])
+def test_relative_to_control_without_a_usable_control_value(control_value: Any) -> None:
+    profile = parse_profile(_RELATIVE)
+    (drift, _) = evaluate(
+        {"drift_percent": 7.0}, profile, device="cpu", control_metrics={"drift_percent": control_value}
+    )
+    assert (drift.value, drift.level) == (7.0, "fail")
+    assert drift.note == "no control value: judged as it is"
+
+
+def test_inconclusive_results_round_trip() -> None:
+    results = evaluate(good_metrics(n_reference_frames=1), "m6", device="cuda")
+    back = [CriterionResult.from_dict(json.loads(json.dumps(r.to_dict()))) for r in results]
+    assert back == results
+    assert back[2].level == "inconclusive"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mdval.criteria import Profile, list_profiles, load_profile
+from mdval.criteria import Profile, list_profiles, load_profile, parse_profile
 from mdval.errors import InputError
 
 
@@ -36,6 +36,22 @@ def test_m6_matches_the_metrics_table() -> None:
     assert cpu is not None and (cpu.target, cpu.acceptable) == (100.0, 100.0)
     stable = by_metric["stable_duration_ps"]
     assert (stable.comparison, stable.target, stable.acceptable) == ("ge", 10.0, 5.0)
+
+
+def test_m6_names_the_evidence_its_criteria_need() -> None:
+    by_name = {c.name: c for c in load_profile("m6").criteria}
+    assert by_name["stable_duration"].capped_by == "duration_cap_ps"
+    force = [(e.metric, e.comparison, e.value, e.when) for e in by_name["force_rmse"].evidence]
+    assert force == [
+        ("n_reference_frames", "ge", 5.0, "always"),
+        ("reference_skipped_fraction", "le", 0.2, "always"),
+    ]
+    drift = [(e.metric, e.comparison, e.value, e.when) for e in by_name["energy_drift"].evidence]
+    assert drift == [("drift_resolved", "eq", True, "miss")]
+    assert isinstance(by_name["energy_drift"].evidence[0].value, bool)
+    for name in ("no_crash", "inference_time"):
+        assert by_name[name].capped_by is None and by_name[name].evidence == []
+    assert all(c.relative_to_control is None for c in by_name.values())
 
 
 def test_unknown_name_lists_the_available_profiles() -> None:
@@ -133,3 +149,43 @@ def test_bad_profile_file_names_the_problem(tmp_path, text: str, problem: str) -
     with pytest.raises(InputError, match=problem) as info:
         load_profile(path)
     assert "bad.yaml" in str(info.value)
+
+
+def _one(**fields: object) -> dict[str, object]:
+    row = {"name": "d", "metric": "m", "comparison": "lt", "target": 1, "acceptable": 2}
+    row.update(fields)
+    return {"name": "x", "criteria": [row]}
+
+
+def test_evidence_capped_by_and_relative_to_control_parse() -> None:
+    profile = parse_profile(
+        _one(
+            capped_by="cap",
+            relative_to_control="excess",
+            evidence=[{"metric": "n", "comparison": "ge", "value": 3, "needs": "three"}],
+        )
+    )
+    criterion = profile.criteria[0]
+    assert criterion.capped_by == "cap" and criterion.relative_to_control == "excess"
+    (ev,) = criterion.evidence
+    assert (ev.metric, ev.comparison, ev.value, ev.needs, ev.when) == ("n", "ge", 3.0, "three", "always")
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"relative_to_control": "ratio"}, "relative_to_control"),
+        (
+            {"evidence": [{"metric": "n", "comparison": "ge", "value": 3, "needs": "x", "when": "often"}]},
+            "when",
+        ),
+        ({"evidence": [{"metric": "n", "comparison": "ge", "value": 3}]}, "needs"),
+        (
+            {"evidence": [{"metric": "n", "comparison": "ge", "value": 3, "needs": "x", "why": 1}]},
+            "why",
+        ),
+    ],
+)
+def test_bad_evidence_fields_are_input_errors(fields: dict[str, object], problem: str) -> None:
+    with pytest.raises(InputError, match=problem):
+        parse_profile(_one(**fields), source="mine")

@@ -1,4 +1,6 @@
-"""The five recommendation rules, each triggered by a constructed set of runs, in order."""
+"""The five recommendation rules, each triggered by a constructed set of runs, in order;
+``inconclusive`` (rule 0) when nothing failed but the evidence cannot decide; runs whose
+control failed (protocol invalid) left out."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from mdval.criteria import RunOutcome, evaluate, recommend
+from mdval.criteria import RECOMMENDATION_LEVELS, RunOutcome, evaluate, recommend
 from mdval.errors import InputError
 
 
@@ -17,18 +19,33 @@ def run(
     force: float | None = 0.1,
     inference: float = 5.0,
     duration: float = 10.0,
+    requested: float | None = None,
     crashed: bool = False,
     r2: float | None = 0.99,
     energy: float | None = 1.0,
     device: str = "cuda",
+    n_frames: int = 20,
+    drift_resolved: bool | None = True,
+    protocol_invalid: bool = False,
 ) -> RunOutcome:
-    """One run evaluated on m6 (defaults: every criterion at target, 10 ps stable)."""
+    """One run evaluated on m6 (defaults: every criterion at target, 10 ps stable).
+
+    ``requested`` is the production time the run was to reach (``duration_cap_ps``):
+    ``duration`` for a completed run, 10 ps for a crashed one unless given. The evidence the
+    criteria need is there by default (20 reference frames, none skipped, drift resolved).
+    """
+    if requested is None:
+        requested = max(duration, 10.0) if crashed else duration
     metrics: dict[str, Any] = {
         "crashed": crashed,
         "drift_percent": drift,
+        "drift_resolved": drift_resolved,
         "force_rmse_eV_per_A": force,
+        "n_reference_frames": n_frames,
+        "reference_skipped_fraction": 0.0,
         "inference_ms_per_step": inference,
         "stable_duration_ps": duration,
+        "duration_cap_ps": requested,
     }
     return RunOutcome(
         crashed=crashed,
@@ -36,6 +53,7 @@ def run(
         duration_ps=duration,
         force_r2=r2,
         energy_rmse_meV_per_atom=energy,
+        protocol_invalid=protocol_invalid,
     )
 
 
@@ -156,19 +174,24 @@ def test_recommendation_is_json() -> None:
     json.dumps(run().to_dict(), allow_nan=False)
 
 
-def _summary(status: str, **metrics: Any) -> dict[str, Any]:
+def _summary(status: str, verdict: str | None = None, **metrics: Any) -> dict[str, Any]:
     base = {
         "crashed": status == "crashed",
         "drift_percent": 0.2,
+        "drift_resolved": True,
         "force_rmse_eV_per_A": 0.1,
+        "n_reference_frames": 20,
+        "reference_skipped_fraction": 0.0,
         "inference_ms_per_step": 5.0,
         "force_r2": 0.9,
         "energy_rmse_meV_per_atom": 2.0,
+        "duration_cap_ps": 10.0,
     }
     base.update(metrics)
     criteria_metrics = {**base, "stable_duration_ps": base.get("stable_duration_ps", 5.0)}
     return {
         "status": status,
+        "verdict": verdict,
         "config": {"duration_ps": 10.0},
         "time_to_failure_ps": 1.5 if status == "crashed" else None,
         "metrics": base,
@@ -195,3 +218,124 @@ def test_outcome_from_crashed_summary_uses_time_to_failure_or_stable_duration() 
 def test_failed_run_has_no_outcome() -> None:
     with pytest.raises(InputError, match="status 'failed'"):
         RunOutcome.from_summary(_summary("failed"))
+
+
+def test_outcome_from_summary_reads_protocol_invalid() -> None:
+    assert not RunOutcome.from_summary(_summary("completed", verdict="pass")).protocol_invalid
+    assert not RunOutcome.from_summary(_summary("completed", verdict="fail")).protocol_invalid
+    outcome = RunOutcome.from_summary(_summary("crashed", verdict="protocol invalid"))
+    assert outcome.protocol_invalid and outcome.crashed
+
+
+def test_inconclusive_is_the_first_recommendation_level() -> None:
+    assert RECOMMENDATION_LEVELS[0] == "inconclusive"
+    assert RECOMMENDATION_LEVELS[1:] == (
+        "production",
+        "production with caveats",
+        "pre-equilibration only",
+        "energy screening only",
+        "not recommended",
+    )
+
+
+# --- inconclusive (rule 0) ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("duration", [0.5, 1.0, 2.0, 4.9])
+def test_a_short_clean_run_is_inconclusive_never_not_recommended(duration: float) -> None:
+    rec = recommend([run(duration=duration)])
+    assert rec.level != "not recommended"
+    assert (rec.level, rec.rule) == ("inconclusive", 0)
+    assert rec.evidence[0].startswith("inconclusive — ")
+    assert "stable_duration inconclusive on 1/1 runs" in rec.evidence[0]
+    assert "≥ 5 ps" in rec.evidence[0]
+
+
+def test_several_short_clean_runs_are_inconclusive() -> None:
+    rec = recommend([run(duration=1.0), run(duration=1.0), run(duration=2.0)])
+    assert (rec.level, rec.rule) == ("inconclusive", 0)
+    assert "no crash and no failed criterion in 3 runs" in rec.evidence[0]
+    assert "stable_duration inconclusive on 3/3 runs" in rec.evidence[0]
+
+
+def test_a_2_ps_run_with_a_failed_force_error_is_pre_equilibration_only() -> None:
+    # The issue's complaint: duration alone used to outrank accuracy. A force failure is
+    # evidence that suffices; the short duration does not hide it.
+    rec = recommend([run(duration=2.0, force=0.55)])
+    assert (rec.level, rec.rule) == ("pre-equilibration only", 3)
+    assert "force_rmse misses acceptable on 1/1 runs (worst 0.55 eV/Å" in rec.evidence[0]
+
+
+def test_a_2_ps_run_with_everything_else_at_target_is_inconclusive() -> None:
+    rec = recommend([run(duration=2.0)])
+    assert (rec.level, rec.rule) == ("inconclusive", 0)
+    assert rec.evidence[0].startswith("inconclusive — ")
+    assert "≥ 5 ps" in rec.evidence[0]
+
+
+def test_too_few_reference_frames_is_inconclusive_and_says_what_is_needed() -> None:
+    rec = recommend([run(force=0.01, n_frames=2, duration=50.0)])
+    assert (rec.level, rec.rule) == ("inconclusive", 0)
+    assert "force_rmse inconclusive on 1/1 runs" in rec.evidence[0]
+    assert "at least 5 reference frames" in rec.evidence[0]
+
+
+def test_an_unresolved_drift_is_inconclusive_a_resolved_one_decides() -> None:
+    unresolved = recommend([run(drift=7.0, drift_resolved=False)])
+    assert (unresolved.level, unresolved.rule) == ("inconclusive", 0)
+    assert "drift resolved from noise" in unresolved.evidence[0]
+    resolved = recommend([run(drift=7.0, drift_resolved=True)])
+    assert (resolved.level, resolved.rule) == ("pre-equilibration only", 3)
+
+
+def test_a_crash_outranks_missing_evidence() -> None:
+    runs = [run(duration=1.0), run(crashed=True, duration=0.4, energy=4.0)]
+    rec = recommend(runs)
+    assert (rec.level, rec.rule) == ("energy screening only", 4)
+    assert "1/2 runs crashed" in rec.evidence[0]
+    rec = recommend([run(duration=1.0), run(crashed=True, duration=0.4, energy=50.0)])
+    assert (rec.level, rec.rule) == ("not recommended", 5)
+
+
+def test_a_failed_criterion_on_one_run_outranks_an_inconclusive_one_on_another() -> None:
+    rec = recommend([run(duration=1.0), run(drift=9.0)])
+    assert (rec.level, rec.rule) == ("pre-equilibration only", 3)
+
+
+def test_inconclusive_keeps_the_not_evaluated_notes() -> None:
+    rec = recommend([run(duration=1.0, force=None)])
+    assert rec.rule == 0
+    assert "force_rmse not evaluated on 1/1 runs" in rec.evidence
+
+
+# --- protocol-invalid runs -----------------------------------------------------------------
+
+
+def test_protocol_invalid_runs_are_excluded_and_noted() -> None:
+    # The crashed run's control failed too: it counts neither for nor against the model.
+    bad_cell = run(crashed=True, duration=0.3, energy=80.0, r2=0.1, protocol_invalid=True)
+    rec = recommend([bad_cell, run(), run(duration=50.0)])
+    assert (rec.level, rec.rule) == ("production", 1)
+    assert "2/2 runs at target" in rec.evidence[0]
+    assert "1 protocol-invalid run(s) excluded: their control failed" in rec.evidence
+    # Without the flag the same run decides.
+    assert recommend([run(crashed=True, duration=0.3, energy=80.0, r2=0.1)]).rule == 5
+
+
+def test_all_runs_protocol_invalid_is_inconclusive() -> None:
+    runs = [run(protocol_invalid=True), run(crashed=True, duration=0.5, protocol_invalid=True)]
+    rec = recommend(runs)
+    assert (rec.level, rec.rule) == ("inconclusive", 0)
+    assert rec.evidence[0].startswith("inconclusive — needs a valid protocol")
+    assert "all 2 run(s)" in rec.evidence[0]
+    assert "2 protocol-invalid run(s) excluded: their control failed" in rec.evidence
+
+
+def test_protocol_invalid_runs_from_summaries() -> None:
+    summaries = [
+        _summary("crashed", verdict="protocol invalid", stable_duration_ps=0.2),
+        _summary("completed", verdict="pass"),
+    ]
+    rec = recommend([RunOutcome.from_summary(s) for s in summaries])
+    assert rec.rule == 2  # the 5 ps run alone: acceptable, not a long run
+    assert any("1 protocol-invalid run(s) excluded" in line for line in rec.evidence)

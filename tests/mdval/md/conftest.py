@@ -47,6 +47,9 @@ def run_on(tmp_path: Path) -> RunFn:
     ) -> RunResult:
         fields.setdefault("model", "test:model")
         fields.setdefault("structure", "test-structure")
+        # Production only unless a test asks: the default 1 ps of NVT would dominate these
+        # short runs and is tested on its own.
+        fields.setdefault("equilibration_ps", 0.0)
         if reference is not None:
             fields.setdefault("reference", "test:reference")
         config = RunConfig(device="cpu", **fields)

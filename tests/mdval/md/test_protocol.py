@@ -115,8 +115,50 @@ def test_broken_potential_is_reported_crashed(
     assert reason_word in s["failure_reason"].lower()
     # 20 good calls: the initial one and steps 1..19; the first bad one is step 20 (20 fs)
     assert s["time_to_failure_ps"] == pytest.approx(0.020)
-    assert s["metrics"]["stable_duration_ps"] == pytest.approx(0.019)
+    assert s["metrics"]["stable_duration_ps"] == pytest.approx(0.020)
     assert s["metrics"]["crashed"] is True
+    # a crashed run keeps its timings
+    assert s["metrics"]["inference_ms_per_step"] is not None
+    assert s["metrics"]["step_ms"] is not None
+
+
+def test_crash_time_is_exact_to_the_step_whatever_the_record_interval(run_on: RunFn) -> None:
+    """A NaN at step 3 is reported at step 3 with record_every 10 (not rounded up to 10)."""
+    atoms = Atoms("H2O", positions=[(0, 0, 0), (0.96, 0, 0), (-0.24, 0.93, 0)])
+    result = run_on(
+        atoms,
+        lambda d: BrokenAfter(HarmonicPairs(k_eV_per_A2=5.0, r0_A=1.0), 3, "nan"),
+        duration_ps=0.05,
+        timestep_fs=1.0,
+        record_every=10,
+    )
+    s = result.summary
+    assert s["status"] == "crashed" and "non-finite" in s["failure_reason"]
+    assert s["time_to_failure_ps"] == pytest.approx(0.003)
+    assert s["metrics"]["inference_ms_per_step"] is not None
+
+
+def test_reference_raising_on_frames_skips_them(run_on: RunFn, copper: Atoms) -> None:
+    """A reference that raises (an SCF that does not converge) costs frames, not the run."""
+    result = run_on(
+        copper,
+        emt,
+        reference=lambda d: BrokenAfter(emt(), 2, "raise"),
+        duration_ps=0.02,
+        timestep_fs=1.0,
+        record_every=2,
+        reference_every=5,
+    )
+    s = result.summary
+    assert s["status"] == "completed"
+    m = s["metrics"]
+    assert m["n_reference_frames"] == 2  # steps 0 and 5; steps 10, 15, 20 raise
+    assert m["n_reference_frames_skipped"] == 3
+    assert m["reference_skipped_fraction"] == pytest.approx(0.6)
+    assert m["force_rmse_eV_per_A"] is not None
+    force = next(c for c in s["criteria"] if c["name"] == "force_rmse")
+    assert force["level"] == "inconclusive" and "reference frames" in force["note"]
+    assert any("reference raised on 3" in w for w in s["warnings"])
 
 
 def test_cancel_between_steps(run_on: RunFn, copper: Atoms) -> None:
@@ -136,7 +178,10 @@ def test_cancel_between_steps(run_on: RunFn, copper: Atoms) -> None:
     )
     assert result.status == "cancelled"
     assert [r.step for r in listener.seen] == [0, 5, 10]
-    assert result.summary["verdict"] == "fail"
+    # a cancelled run decides nothing it did not reach; it reports the time it reached
+    assert result.summary["verdict"] == "inconclusive"
+    assert result.summary["stopped_at_ps"] == pytest.approx(0.010)
+    assert result.summary["metrics"]["stable_duration_ps"] == pytest.approx(0.010)
 
 
 def test_equilibration_then_production(run_on: RunFn, copper: Atoms) -> None:

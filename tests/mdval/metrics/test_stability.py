@@ -7,16 +7,21 @@ import pytest
 from ase import Atoms
 from ase.build import molecule
 
+from mdval.errors import SimulationCrashed
+from mdval.md.observers import FailureDetector
+from mdval.md.snapshot import Snapshot
 from mdval.metrics.stability import (
     bond_pairs,
     check_frame,
     crash_rate,
     max_bond_change_A,
 )
+from mdval.settings import get_settings
+from mdval.units import KB_EV_PER_K
 
 THRESHOLDS = {
     "explosion_excess_K": 10_000.0,
-    "explosion_jump_factor": 100.0,
+    "explosion_energy_kT": 10.0,
     "bond_collapse_A": 0.5,
     "max_force_eV_per_A": 100.0,
 }
@@ -76,7 +81,6 @@ def _frame(water: Atoms, **overrides: object) -> str | None:
         "positions_A": water.positions.copy(),
         "temperature_K": 310.0,
         "target_temperature_K": 300.0,
-        "previous_temperature_K": 290.0,
         "bonds": bond_pairs(water),
         **THRESHOLDS,
     }
@@ -96,11 +100,16 @@ def test_defaults_come_from_settings(water: Atoms) -> None:
             positions_A=water.positions,
             temperature_K=300.0,
             target_temperature_K=300.0,
-            previous_temperature_K=300.0,
+            etot_eV=-14.0,
+            start_etot_eV=-14.2,
             bonds=bond_pairs(water),
         )
         is None
     )
+
+
+def test_energy_departure_default_is_10_n_kb_t() -> None:
+    assert get_settings().explosion_energy_kT == 10.0
 
 
 @pytest.mark.parametrize(
@@ -119,18 +128,106 @@ def test_non_finite_values(water: Atoms, field: str, value: object) -> None:
 
 
 def test_temperature_far_above_target(water: Atoms) -> None:
-    reason = _frame(water, temperature_K=10_400.0, previous_temperature_K=9_000.0)
+    reason = _frame(water, temperature_K=10_400.0)
     assert reason is not None and reason.startswith("explosion") and "target" in reason
-    assert _frame(water, temperature_K=10_200.0, previous_temperature_K=9_000.0) is None
+    assert _frame(water, temperature_K=10_200.0) is None
+    # No target, no excess check.
+    assert _frame(water, temperature_K=10_400.0, target_temperature_K=None) is None
 
 
-def test_temperature_jump(water: Atoms) -> None:
-    reason = _frame(water, temperature_K=250.0, previous_temperature_K=2.0)
-    assert reason is not None and reason.startswith("explosion") and "jumped" in reason
-    assert _frame(water, temperature_K=150.0, previous_temperature_K=2.0) is None
-    # A tiny previous temperature makes the factor meaningless: no verdict on it.
-    assert _frame(water, temperature_K=250.0, previous_temperature_K=0.5) is None
-    assert _frame(water, temperature_K=250.0, previous_temperature_K=None) is None
+def test_no_rule_on_the_ratio_of_instantaneous_temperatures(water: Atoms) -> None:
+    # A 3-atom molecule's T swings between ~0 and ~2T in NVE: a jump from 2 K to 600 K
+    # (a factor 300) is no crash, and the old jump-factor parameter is gone.
+    assert _frame(water, temperature_K=600.0) is None
+    with pytest.raises(TypeError):
+        _frame(water, previous_temperature_K=2.0)
+    with pytest.raises(TypeError):
+        _frame(water, explosion_jump_factor=100.0)
+
+
+def _margin_eV(n_atoms: int, temperature_K: float, energy_kT: float = 10.0) -> float:
+    return energy_kT * n_atoms * KB_EV_PER_K * temperature_K
+
+
+def test_energy_departure_beyond_n_kb_t_is_an_explosion(water: Atoms) -> None:
+    margin = _margin_eV(3, 300.0)  # 10 × 3 × k_B × 300 K ≈ 0.776 eV
+    assert margin == pytest.approx(0.7755, rel=1e-3)
+    start = -14.0
+    for sign in (+1.0, -1.0):  # a loss counts as a gain does
+        reason = _frame(water, etot_eV=start + sign * 1.01 * margin, start_etot_eV=start)
+        assert reason is not None and reason.startswith("explosion: E_tot departed")
+        assert _frame(water, etot_eV=start + sign * 0.99 * margin, start_etot_eV=start) is None
+
+
+def test_energy_margin_scales_with_n_and_t_and_the_setting(water: Atoms) -> None:
+    start = -14.0
+    departure = 1.2 * _margin_eV(3, 300.0)
+    assert _frame(water, etot_eV=start + departure, start_etot_eV=start) is not None
+    # Twice the target temperature doubles the margin (T = 310 K stays below target + excess).
+    assert (
+        _frame(water, etot_eV=start + departure, start_etot_eV=start, target_temperature_K=600.0)
+        is None
+    )
+    # Twice the setting doubles it too.
+    assert (
+        _frame(water, etot_eV=start + departure, start_etot_eV=start, explosion_energy_kT=20.0)
+        is None
+    )
+    # Six atoms (two waters far apart) have twice the margin of three.
+    pos = np.concatenate([water.positions, water.positions + [20.0, 0.0, 0.0]])
+    six = {
+        "positions_A": pos,
+        "forces_eV_per_A": np.zeros((6, 3)),
+        "bonds": None,
+        "etot_eV": start + departure,
+        "start_etot_eV": start,
+    }
+    assert _frame(water, **six) is None
+    six["etot_eV"] = start + 2.0 * departure
+    reason = _frame(water, **six)
+    assert reason is not None and reason.startswith("explosion: E_tot departed")
+
+
+def test_energy_departure_needs_both_energies_and_a_target(water: Atoms) -> None:
+    far = -14.0 + 100.0
+    assert _frame(water, etot_eV=far) is None  # no NVE start (a thermostatted phase)
+    assert _frame(water, start_etot_eV=-14.0) is None
+    assert _frame(water, etot_eV=far, start_etot_eV=-14.0, target_temperature_K=None) is None
+
+
+def test_non_finite_total_energy_is_a_crash(water: Atoms) -> None:
+    reason = _frame(water, etot_eV=float("nan"), start_etot_eV=-14.0)
+    assert reason is not None and reason.startswith("explosion")
+
+
+def test_check_order(water: Atoms) -> None:
+    """non-finite, force limit, T excess, energy departure, bond collapse: first one wins."""
+    pos = water.positions.copy()
+    direction = (pos[1] - pos[0]) / np.linalg.norm(pos[1] - pos[0])
+    pos[1] += 0.6 * direction  # bond collapse
+    forces = np.zeros((3, 3))
+    forces[0] = [150.0, 0.0, 0.0]  # force limit
+    everything: dict[str, object] = {
+        "positions_A": pos,
+        "forces_eV_per_A": forces,
+        "temperature_K": 20_000.0,  # T excess
+        "etot_eV": 100.0,  # energy departure
+        "start_etot_eV": -14.0,
+        "epot_eV": float("nan"),  # non-finite
+    }
+    expected = ["non-finite", "force limit", "explosion: T", "explosion: E_tot", "bond collapse"]
+    fixes: list[tuple[str, object]] = [
+        ("epot_eV", -14.2),
+        ("forces_eV_per_A", np.zeros((3, 3))),
+        ("temperature_K", 310.0),
+        ("etot_eV", -14.0),
+        ("positions_A", water.positions.copy()),
+    ]
+    for prefix, (field, fixed) in zip(expected, fixes, strict=True):
+        reason = _frame(water, **everything)
+        assert reason is not None and reason.startswith(prefix), (prefix, reason)
+        everything[field] = fixed
+    assert _frame(water, **everything) is None
 
 
 def test_bond_collapse(water: Atoms) -> None:
@@ -160,3 +257,57 @@ def test_crash_rate() -> None:
     assert crash_rate(0, 0) is None
     with pytest.raises(ValueError):
         crash_rate(3, 2)
+
+
+def _snap(
+    water: Atoms,
+    *,
+    phase: str = "production",
+    step: int = 0,
+    epot: float = -14.0,
+    ekin: float = 0.1,
+    temperature: float = 300.0,
+) -> Snapshot:
+    return Snapshot(
+        phase=phase,
+        step=step,
+        time_ps=0.0005 * step,
+        numbers=water.numbers.copy(),
+        positions_A=water.positions.copy(),
+        velocities_A_per_fs=np.zeros((3, 3)),
+        forces_eV_per_A=np.zeros((3, 3)),
+        epot_eV=epot,
+        ekin_eV=ekin,
+        temperature_K=temperature,
+        inference_ms=1.0,
+    )
+
+
+def test_failure_detector_checks_every_step_by_default(water: Atoms) -> None:
+    detector = FailureDetector(water, 300.0)
+    assert detector.interval == 1
+    assert detector.last_epot_eV is None
+
+
+def test_failure_detector_baseline_is_the_first_production_snapshot(water: Atoms) -> None:
+    margin = _margin_eV(3, 300.0)
+    detector = FailureDetector(water, 300.0)
+    # Equilibration is thermostatted: no energy baseline, any E_tot goes.
+    detector(_snap(water, phase="equilibration", epot=-14.0))
+    detector(_snap(water, phase="equilibration", step=1, epot=-14.0 + 5.0 * margin))
+    # The first production step sets the baseline ...
+    detector(_snap(water, step=0, epot=-13.0))
+    assert detector.last_epot_eV == -13.0
+    detector(_snap(water, step=1, epot=-13.0 + 0.9 * margin))
+    # ... and a departure beyond the margin from it is a crash at that step.
+    with pytest.raises(SimulationCrashed) as info:
+        detector(_snap(water, step=7, epot=-13.0 - 1.1 * margin))
+    assert info.value.reason.startswith("explosion: E_tot departed")
+    assert info.value.step == 7 and info.value.time_ps == pytest.approx(0.0035)
+    assert detector.last_epot_eV == pytest.approx(-13.0 - 1.1 * margin)
+
+
+def test_failure_detector_temperature_excess_in_any_phase(water: Atoms) -> None:
+    detector = FailureDetector(water, 300.0)
+    with pytest.raises(SimulationCrashed, match="exceeds the target"):
+        detector(_snap(water, phase="equilibration", step=3, temperature=10_400.0))

@@ -1,0 +1,124 @@
+"""Find a run's control in the cache, or run it and cache it.
+
+The cache is a directory (``MDVAL_CONTROL_CACHE_DIR``, default ``~/.cache/mdval/controls``)
+with one folder per control key holding the control's ``summary.json``, ``thermo.csv``,
+``trajectory.extxyz`` and ``frames.npz``; ``control.json`` is written last and marks a
+complete entry. A lock file serialises two processes computing the same control.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mdval.controls.evidence import ControlEvidence
+from mdval.controls.key import control_config, control_key
+from mdval.md.config import RunConfig
+from mdval.md.listener import RunListener
+from mdval.md.prepare import PreparedRun, prepare
+from mdval.settings import get_settings
+from mdval.structures import describe_structure
+
+_MARKER = "control.json"
+
+
+def cache_dir() -> Path:
+    """The control cache directory (created on use)."""
+    configured = get_settings().control_cache_dir
+    if configured:
+        return Path(configured)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mdval" / "controls"
+
+
+def key_of(run: PreparedRun) -> str:
+    """The control key of a prepared run (which must have a reference)."""
+    assert run.reference is not None
+    return control_key(
+        run.config,
+        reference_sha256=run.reference.sha256,
+        structure_sha256=describe_structure(run.atoms)["sha256"],
+    )
+
+
+def is_self_controlled(run: PreparedRun) -> bool:
+    """The model is the reference itself: the run is its own control."""
+    return run.reference is not None and run.model.sha256 == run.reference.sha256
+
+
+def load_control(key: str, directory: Path | None = None) -> ControlEvidence | None:
+    """The cached control ``key``, or None."""
+    folder = (directory or cache_dir()) / key
+    if not (folder / _MARKER).is_file():
+        return None
+    summary = json.loads((folder / "summary.json").read_text())
+    frames: dict[str, np.ndarray] = {}
+    if (folder / "frames.npz").is_file():
+        with np.load(folder / "frames.npz") as data:
+            frames = {name: data[name] for name in data.files}
+    return ControlEvidence(summary=summary, key=key, frames=frames, location=str(folder))
+
+
+def find_or_run_control(
+    run: PreparedRun,
+    *,
+    directory: Path | None = None,
+    listener: RunListener | None = None,
+) -> ControlEvidence | None:
+    """The control of ``run`` from the cache, else run now and cached; None without a
+    reference. The control of a self-controlled run is not run here (the run is its own)."""
+    control = control_config(run.config)
+    if control is None or run.reference is None:
+        return None
+    key = key_of(run)
+    root = directory or cache_dir()
+    cached = load_control(key, root)
+    if cached is not None:
+        return cached
+    folder = root / key
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder / ".lock"):
+        cached = load_control(key, root)  # another process may have finished it meanwhile
+        if cached is not None:
+            return cached
+        from mdval.md.protocol import run_validation  # the protocol imports this package
+
+        result = run_validation(control, out_dir=folder, listener=listener or RunListener())
+        store_frames(folder, result.frames)
+        _write_marker(folder, key, control)
+    return load_control(key, root)
+
+
+def store_frames(folder: Path, frames: dict[str, np.ndarray]) -> None:
+    """The sampled frames of a run, as ``frames.npz`` in its folder."""
+    if frames:
+        np.savez_compressed(folder / "frames.npz", **frames)  # type: ignore[arg-type]
+
+
+def _write_marker(folder: Path, key: str, config: RunConfig) -> None:
+    data: dict[str, Any] = {"key": key, "config": config.model_dump()}
+    tmp = folder / (_MARKER + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
+    tmp.replace(folder / _MARKER)
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def precompute(config: RunConfig, **kwargs: Any) -> ControlEvidence | None:
+    """Run (or find) the control of ``config``; for ``mdval control``."""
+    return find_or_run_control(prepare(config), **kwargs)
