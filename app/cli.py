@@ -170,7 +170,10 @@ def submit(
     seed: Annotated[int | None, typer.Option()] = None,
     profile: Annotated[str | None, typer.Option()] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda.")] = None,
-    wait: Annotated[bool, typer.Option(help="Wait for the verdict; exit 0 pass, 1 fail.")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(help="Wait for the verdict; exit 0 pass, 1 fail, 3 inconclusive."),
+    ] = False,
     poll_s: Annotated[float, typer.Option(help="Polling interval while waiting, s.")] = 5.0,
     timeout_s: Annotated[float, typer.Option(help="Give up waiting after this long, s.")] = 86400.0,
 ) -> None:

@@ -1,7 +1,9 @@
 """The CI client behind ``mdval submit``: upload, queue, follow, print the verdict.
 
-Exit codes: 0 every run passed, 1 a run failed its criteria (a crash is a failed verdict),
-2 an error (bad request, server unreachable, a run that failed or was cancelled).
+Exit codes (as every mdval command): 0 every run passed; 1 a run failed its criteria (a
+crash is a failed verdict); 2 bad input (the server answered 4xx); 3 inconclusive (some run
+is inconclusive, protocol invalid or was cancelled, none failed); 4 internal error (server
+unreachable or 5xx, a run that failed: the system broke, not the model).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-EXIT_PASS, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
+EXIT_PASS, EXIT_FAIL, EXIT_ERROR, EXIT_INCONCLUSIVE, EXIT_INTERNAL = 0, 1, 2, 3, 4
 FINISHED = ("completed", "crashed", "failed", "cancelled")
 HTTP_TIMEOUT_S = 120.0
 RETRIES = 3
@@ -29,7 +31,12 @@ out = Console(width=TABLE_WIDTH)
 
 
 class ClientError(Exception):
-    """Something a person must fix; the message says what."""
+    """Something a person must fix; the message says what. ``exit_code`` 2 for a request
+    the server refused (4xx), 4 when the server could not answer."""
+
+    def __init__(self, message: str, exit_code: int = EXIT_ERROR) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 @dataclass
@@ -71,11 +78,12 @@ class Api:
                 response = self.http.request(method, path, **kwargs)
             except httpx.TransportError as exc:
                 if attempt == RETRIES - 1:
-                    raise ClientError(f"cannot reach the server: {exc}") from exc
+                    raise ClientError(f"cannot reach the server: {exc}", EXIT_INTERNAL) from exc
                 time.sleep(2**attempt)
                 continue
             if response.status_code >= 400:
-                raise ClientError(_error_text(response))
+                code = EXIT_INTERNAL if response.status_code >= 500 else EXIT_ERROR
+                raise ClientError(_error_text(response), code)
             return response.json()
         raise ClientError("unreachable")  # pragma: no cover
 
@@ -111,7 +119,7 @@ def run_submit(options: SubmitOptions) -> int:
         return _submit(options)
     except ClientError as exc:
         console.print(f"[red]error:[/red] {exc}")
-        return EXIT_ERROR
+        return exc.exit_code
 
 
 def _submit(options: SubmitOptions) -> int:
@@ -208,11 +216,19 @@ def _report(api: Api, runs: list[dict[str, Any]], suite: str | None) -> int:
                 out.print(
                     f"recommendation for {model} on {suite}: [bold]{row['recommendation']}[/bold]"
                 )
-    if any(r["status"] in ("failed", "cancelled") for r in runs):
-        console.print("[red]a run failed or was cancelled: no verdict[/red]")
-        return EXIT_ERROR
-    if all(r["verdict"] == "pass" for r in runs):
+    verdicts = [r["verdict"] for r in runs]
+    if any(r["status"] == "failed" for r in runs):
+        console.print("[red]a run failed (the system broke, not the model): no verdict[/red]")
+        return EXIT_INTERNAL
+    if "fail" in verdicts:
+        out.print("[red]verdict: fail[/red]")
+        return EXIT_FAIL
+    if all(v == "pass" for v in verdicts):
         out.print("[green]verdict: pass[/green]")
         return EXIT_PASS
-    out.print("[red]verdict: fail[/red]")
-    return EXIT_FAIL
+    undecided = sum(1 for r in runs if r["verdict"] != "pass")
+    out.print(
+        f"[yellow]verdict: inconclusive[/yellow] ({undecided} run(s) inconclusive, protocol "
+        "invalid or cancelled; see each run's criteria for what is needed)"
+    )
+    return EXIT_INCONCLUSIVE

@@ -11,6 +11,8 @@ LEVEL_COLOURS = {
     "target": "#1a7f37",
     "acceptable": "#b26b00",
     "fail": "#c62828",
+    "inconclusive": "#0b6e99",
+    "protocol invalid": "#6f42c1",
     "not_evaluated": "#6b7280",
     "pending": "#6b7280",
 }
@@ -18,6 +20,8 @@ LEVEL_BACKGROUNDS = {
     "target": "#dcf5e3",
     "acceptable": "#fff1d6",
     "fail": "#fde2e1",
+    "inconclusive": "#ddf1fa",
+    "protocol invalid": "#ece4fa",
     "not_evaluated": "#eef0f3",
     "pending": "#eef0f3",
 }
@@ -30,6 +34,7 @@ STATUS_COLOURS = {
     "cancelled": "#6b7280",
 }
 RECOMMENDATION_LEVELS = {
+    "inconclusive": "inconclusive",
     "production": "target",
     "production with caveats": "acceptable",
     "pre-equilibration only": "acceptable",
@@ -40,10 +45,26 @@ LEVEL_LABELS = {
     "target": "target",
     "acceptable": "acceptable",
     "fail": "fail",
+    "inconclusive": "inconclusive",
+    "protocol invalid": "protocol invalid",
     "not_evaluated": "not evaluated",
     "pending": "pending",
 }
 ACTIVE_STATUSES = ("queued", "running")
+#: A run's verdict -> the level its badge is drawn with (the verdicts are levels themselves).
+VERDICT_LEVELS = {
+    "pass": "target",
+    "fail": "fail",
+    "inconclusive": "inconclusive",
+    "protocol invalid": "protocol invalid",
+}
+
+
+def verdict_counts(runs: list[dict[str, Any]]) -> str:
+    """``3 pass · 1 fail · 2 inconclusive · 1 protocol invalid`` (only the non-zero ones)."""
+    counts = {v: sum(1 for r in runs if r.get("verdict") == v) for v in VERDICT_LEVELS}
+    text = " · ".join(f"{n} {v}" for v, n in counts.items() if n)
+    return text or "no verdict yet"
 
 
 def is_number(value: Any) -> bool:

@@ -202,6 +202,10 @@ def _case_rows(runs: list[dict[str, Any]], profile: dict[str, Any] | None) -> li
                 e(f"{timestep:g} fs"),
                 e(len(group)),
                 e(sum(1 for r in group if r.get("verdict") == "pass")),
+                e(sum(1 for r in group if r.get("verdict") == "inconclusive")),
+                _badge("protocol invalid", str(n_invalid))
+                if (n_invalid := sum(1 for r in group if r.get("verdict") == "protocol invalid"))
+                else e(0),
                 e(sum(1 for r in group if r["status"] == "crashed")),
                 cell("drift_percent", "%"),
                 cell("force_rmse_eV_per_A", "eV/Å"),
@@ -243,6 +247,8 @@ def results(data: ReportData, fig: _Figures) -> str:
                     "Δt",
                     "runs",
                     "passed",
+                    "inconclusive",
+                    "protocol invalid",
                     "crashed",
                     "median drift",
                     "median force RMSE",

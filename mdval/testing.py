@@ -2,6 +2,7 @@
 
 * :class:`HarmonicPairs` — every pair bound by a harmonic spring: the closed-form case of the
   integrator tests (velocity-Verlet energy fluctuation scales with dt²).
+* :class:`InconsistentEnergy` — exact forces, an energy that is not their potential.
 * :class:`BrokenAfter` — wraps a calculator and breaks it after a number of calls: returns
   NaN (``mode="nan"``), inflates the forces (``mode="explode"``) or raises (``mode="raise"``).
 
@@ -85,6 +86,29 @@ class BrokenAfter(Calculator):
                 energy, forces = float("nan"), np.full_like(forces, np.nan)
             else:  # explode: a runaway force that pumps energy in
                 forces = forces + 500.0 * np.sign(forces + 1e-12)
+        self.results = {"energy": energy, "free_energy": energy, "forces": forces}
+
+
+class InconsistentEnergy(Calculator):
+    """Exact forces of ``inner`` with an energy that is not their potential: ``energy_scale``
+    times ``inner``'s energy. Force accuracy is perfect; energy conservation is not (the
+    case METRICS.md's energy criteria must catch "even when its forces are accurate")."""
+
+    implemented_properties = ["energy", "free_energy", "forces"]  # noqa: RUF012 - ASE API
+
+    def __init__(self, inner: Calculator, energy_scale: float = 1.5) -> None:
+        super().__init__()
+        self.inner, self.energy_scale = inner, energy_scale
+
+    def calculate(
+        self,
+        atoms: Atoms | None = None,
+        properties: list[str] | None = None,
+        system_changes: list[str] = all_changes,
+    ) -> None:
+        super().calculate(atoms, properties, system_changes)
+        energy = self.energy_scale * float(self.inner.get_property("energy", self.atoms))
+        forces = np.array(self.inner.get_property("forces", self.atoms))
         self.results = {"energy": energy, "free_energy": energy, "forces": forces}
 
 

@@ -191,11 +191,42 @@ class RunOutput:
     out_dir: Path | None
 
 
-def run(config: Any, *, out_dir: Path, listener: RunListener) -> RunOutput:
-    """Run one validation with the core. Raises InputError before the first step."""
-    from mdval.md.protocol import run_validation
+class _CancelOnly(RunListener):
+    """What a control run tells the run it serves: nothing but "stop" when it is cancelled
+    (the control's own records are not the run's)."""
 
-    result = run_validation(config, out_dir=out_dir, listener=listener)
+    def __init__(self, inner: RunListener) -> None:
+        self.inner = inner
+
+    def should_cancel(self) -> bool:
+        return self.inner.should_cancel()
+
+
+def _control(prepared: Any, controls_dir: Path | None, listener: RunListener) -> Any:
+    """The control of a prepared run: itself (the reference judged against itself), cached
+    under ``controls_dir``, or run now and cached; None without a reference."""
+    from mdval.controls import ControlEvidence
+    from mdval.controls.cache import find_or_run_control, is_self_controlled, key_of
+
+    if prepared.reference is None:
+        return None
+    if is_self_controlled(prepared):
+        return ControlEvidence(summary={}, key=key_of(prepared), is_self=True)
+    return find_or_run_control(prepared, directory=controls_dir, listener=_CancelOnly(listener))
+
+
+def run(
+    config: Any, *, out_dir: Path, listener: RunListener, controls_dir: Path | None = None
+) -> RunOutput:
+    """Run one validation with the core, judged against its control (found in, or run into,
+    ``controls_dir``). Raises InputError before the first step."""
+    from mdval.md.protocol import prepare, run_validation
+
+    prepared = prepare(config)
+    control = _control(prepared, controls_dir, listener)
+    result = run_validation(
+        config, out_dir=out_dir, listener=listener, prepared=prepared, control=control
+    )
     return RunOutput(status=result.status, summary=result.summary, out_dir=result.out_dir)
 
 
@@ -211,13 +242,23 @@ def batch_key(config: dict[str, Any]) -> Any:
 
 
 def run_batch(
-    configs: list[Any], *, out_dirs: list[Path], listeners: list[RunListener]
+    configs: list[Any],
+    *,
+    out_dirs: list[Path],
+    listeners: list[RunListener],
+    controls_dir: Path | None = None,
 ) -> list[RunOutput]:
-    """Run validations as replicas of one batch (the torch engine). Raises InputError before
-    the first step when they cannot share a batch or one of them is bad input."""
+    """Run validations as replicas of one batch (the torch engine), each judged against its
+    control (run first, one by one, where not cached). Raises InputError before the first
+    step when they cannot share a batch or one of them is bad input."""
     from mdval.md.batch_protocol import run_validations
+    from mdval.md.protocol import prepare
 
-    results = run_validations(configs, out_dirs=out_dirs, listeners=listeners)
+    prepared = [prepare(c) for c in configs]
+    controls = [
+        _control(p, controls_dir, listener) for p, listener in zip(prepared, listeners, strict=True)
+    ]
+    results = run_validations(configs, out_dirs=out_dirs, listeners=listeners, controls=controls)
     return [RunOutput(status=r.status, summary=r.summary, out_dir=r.out_dir) for r in results]
 
 

@@ -164,6 +164,11 @@ def execute_batch(engine: Engine, claims: list[Claim]) -> list[dict[str, Any]]:
     ]
 
 
+def _controls_dir() -> Path:
+    """Where this deployment caches control runs: ``controls/`` in the artifact store."""
+    return get_settings().artifacts_path / "controls"
+
+
 def _simulate(
     configs: list[dict[str, Any]], out_dirs: list[Path], listeners: list[DbStreamingListener]
 ) -> list[Ending]:
@@ -171,7 +176,9 @@ def _simulate(
         return [_simulate_one(configs[0], out_dirs[0], listeners[0])]
     try:
         cores = [core_bridge.make_run_config(c) for c in configs]
-        outputs = core_bridge.run_batch(cores, out_dirs=out_dirs, listeners=list(listeners))
+        outputs = core_bridge.run_batch(
+            cores, out_dirs=out_dirs, listeners=list(listeners), controls_dir=_controls_dir()
+        )
     except core_bridge.InputError as exc:
         log.info("batch of %s runs refused (%s); running them one by one", len(configs), exc)
         return [_simulate_one(*args) for args in zip(configs, out_dirs, listeners, strict=True)]
@@ -189,7 +196,9 @@ def _simulate_one(
 ) -> Ending:
     try:
         config = core_bridge.make_run_config(config_dict)
-        result = core_bridge.run(config, out_dir=out_dir, listener=listener)
+        result = core_bridge.run(
+            config, out_dir=out_dir, listener=listener, controls_dir=_controls_dir()
+        )
     except core_bridge.InputError as exc:
         return "failed", f"invalid input: {exc}", None
     except Exception as exc:

@@ -72,6 +72,8 @@ def _aggregate_sql(session: Session, where: list[Any]) -> dict[int, dict[str, An
             count(scored).label("runs"),
             *(count(Run.status == s).label(s) for s in FINISHED_STATUSES),
             count(scored & (Run.verdict == "pass")).label("passed"),
+            count(scored & (Run.verdict == "inconclusive")).label("inconclusive"),
+            count(scored & (Run.verdict == "protocol invalid")).label("protocol_invalid"),
             *(median(getattr(Run, m)).label(m) for m in _METRICS),
             median(func.abs(Run.drift_meV_per_atom_per_ps)).label("abs_drift"),
             func.max(Run.finished_at).label("last_finished_at"),
@@ -100,6 +102,8 @@ def _aggregate_python(session: Session, where: list[Any]) -> dict[int, dict[str,
         agg: dict[str, Any] = {s: sum(1 for r in runs if r.status == s) for s in FINISHED_STATUSES}
         agg["runs"] = len(scored)
         agg["passed"] = sum(1 for r in scored if r.verdict == "pass")
+        agg["inconclusive"] = sum(1 for r in scored if r.verdict == "inconclusive")
+        agg["protocol_invalid"] = sum(1 for r in scored if r.verdict == "protocol invalid")
         for m in _METRICS:
             agg[m] = _median(getattr(r, m) for r in scored)
         agg["abs_drift"] = _median((r.drift_meV_per_atom_per_ps for r in scored), absolute=True)
@@ -171,6 +175,7 @@ def leaderboard(
     out = []
     for model_id, agg in aggregates.items():
         model, rec, n = models[model_id], recs.get(model_id), agg["runs"]
+        judged = n - agg["protocol_invalid"]  # a protocol-invalid run counts neither way
         out.append(
             {
                 "model": model.spec,
@@ -183,7 +188,9 @@ def leaderboard(
                 "failed": agg["failed"],
                 "cancelled": agg["cancelled"],
                 "passed": agg["passed"],
-                "pass_rate": agg["passed"] / n if n else None,
+                "inconclusive": agg["inconclusive"],
+                "protocol_invalid": agg["protocol_invalid"],
+                "pass_rate": agg["passed"] / judged if judged else None,
                 "crash_rate": agg["crashed"] / n if n else None,
                 "median_drift_percent": agg["drift_percent"],
                 "median_abs_drift_meV_per_atom_per_ps": agg["abs_drift"],

@@ -15,7 +15,7 @@ from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from app.db.base import utcnow
-from app.db.models import FINISHED_STATUSES, Counter, Run
+from app.db.models import FINISHED_STATUSES, VERDICTS, Counter, Run
 
 #: The counter bumped whenever a run reaches a final state.
 FINISHED_COUNTER = "finished_runs"
@@ -237,7 +237,7 @@ def summary_columns(summary: dict[str, Any]) -> dict[str, Any]:
     device = provenance.get("device_name") or provenance.get("device")
     values["device_name"] = str(device)[:200] if device is not None else None
     verdict = summary.get("verdict")
-    values["verdict"] = verdict if verdict in ("pass", "fail") else None
+    values["verdict"] = verdict if verdict in VERDICTS else None
     recommendation = summary.get("recommendation")
     if isinstance(recommendation, dict):
         recommendation = recommendation.get("recommendation") or recommendation.get("name")

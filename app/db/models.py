@@ -27,6 +27,8 @@ from app.db.base import Base, BigId, Json, UTCDateTime, utcnow
 FINISHED_STATUSES = ("completed", "crashed", "failed", "cancelled")
 RUN_STATUSES = ("queued", "running", *FINISHED_STATUSES)
 ROLES = ("viewer", "submitter", "admin")
+#: Verdicts of a finished run (METRICS.md); "protocol invalid": its control failed itself.
+VERDICTS = ("pass", "fail", "inconclusive", "protocol invalid")
 
 
 class ApiToken(Base):
@@ -171,7 +173,8 @@ class Run(Base):
 
     # result: the summary and its indexed columns (the leaderboard reads only these)
     summary: Mapped[dict[str, Any] | None] = mapped_column(Json)
-    verdict: Mapped[str | None] = mapped_column(String(8))  # pass|fail
+    # pass | fail | inconclusive | protocol invalid (app.schemas.runs.VERDICTS)
+    verdict: Mapped[str | None] = mapped_column(String(20))
     recommendation: Mapped[str | None] = mapped_column(String(100))
     time_to_failure_ps: Mapped[float | None] = mapped_column(Double)
     drift_meV_per_atom_per_ps: Mapped[float | None] = mapped_column(Double)

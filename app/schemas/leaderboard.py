@@ -36,7 +36,11 @@ class LeaderboardRow(BaseModel):
     failed: int
     cancelled: int
     passed: int
-    pass_rate: float | None = Field(None, description="passed / runs")
+    inconclusive: int = Field(0, description="Runs whose evidence cannot decide.")
+    protocol_invalid: int = Field(
+        0, description="Runs whose control failed itself: counted neither for nor against."
+    )
+    pass_rate: float | None = Field(None, description="passed / (runs − protocol_invalid)")
     crash_rate: float | None = Field(None, description="crashed / (completed + crashed)")
     median_drift_percent: float | None
     median_abs_drift_meV_per_atom_per_ps: float | None

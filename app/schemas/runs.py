@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 from mdval.md.config import RunConfig
 
 RunStatus = Literal["queued", "running", "completed", "crashed", "failed", "cancelled"]
+#: A run's verdict (METRICS.md, "Control runs and verdicts"): ``protocol invalid`` when its
+#: control (the reference under the same protocol) fails itself.
+Verdict = Literal["pass", "fail", "inconclusive", "protocol invalid"]
 
 #: RunConfig fields that name things rather than set the protocol.
 SPEC_FIELDS = ("model", "structure", "reference")
@@ -136,7 +139,7 @@ class RunRead(BaseModel):
     heartbeat_at: datetime | None
     finished_at: datetime | None
     failure_reason: str | None
-    verdict: Literal["pass", "fail"] | None
+    verdict: Verdict | None
     recommendation: str | None
     time_to_failure_ps: float | None
     device_name: str | None

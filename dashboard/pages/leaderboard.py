@@ -27,6 +27,8 @@ COLUMNS: list[dict[str, Any]] = [
     {"name": "parameters", "id": "n_params", "type": "numeric", "format": Format(group=",")},
     {"name": "runs", "id": "runs", "type": "numeric"},
     {"name": "pass rate", "id": "pass_rate", "type": "numeric", "format": _pct},
+    {"name": "inconclusive", "id": "inconclusive", "type": "numeric"},
+    {"name": "protocol invalid", "id": "protocol_invalid", "type": "numeric"},
     {"name": "crash rate", "id": "crash_rate", "type": "numeric", "format": _pct},
     {"name": "drift (%)", "id": "median_drift_percent", "type": "numeric", "format": _num},
     {

@@ -167,9 +167,16 @@ def _message(run: dict[str, Any]) -> Any:
     if status == "completed":
         verdict = run.get("verdict") or "—"
         rec = run.get("recommendation")
+        hint = {
+            "inconclusive": " (the evidence cannot decide: see the criteria for what is needed)",
+            "protocol invalid": " (the reference itself fails under this protocol: the run "
+            "counts neither for nor against the model)",
+        }.get(verdict, "")
         return alert(
-            f"Completed · verdict {verdict}" + (f" · {rec}" if rec else ""),
-            "success" if verdict == "pass" else "warning",
+            f"Completed · verdict {verdict}{hint}" + (f" · {rec}" if rec else ""),
+            {"pass": "success", "inconclusive": "info", "protocol invalid": "info"}.get(
+                verdict, "warning"
+            ),
         )
     if run.get("cancel_requested"):
         return alert("Cancel requested: the worker stops at its next record.", "info")

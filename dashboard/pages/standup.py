@@ -11,7 +11,7 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import api
 from dashboard.components import alert, card, page_header, table, tile
-from dashboard.format import duration, num, percent, short_spec, when
+from dashboard.format import duration, num, percent, short_spec, verdict_counts, when
 
 dash.register_page(__name__, path="/standup", name="Stand-up", title="Stand-up · mdval", order=5)
 
@@ -140,9 +140,8 @@ async def load(_n: Any, hours: int | None, auth_data: Any) -> tuple:
     except api.ApiError as exc:
         return [], [], [], [], None, alert(exc.detail)
     finished, failures, running = body["finished"], body["new_failures"], body["running"]
-    passed = sum(1 for r in finished if r.get("verdict") == "pass")
     tiles = [
-        tile("Finished", num(len(finished)), hint=f"{passed} passed"),
+        tile("Finished", num(len(finished)), hint=verdict_counts(finished)),
         tile("New failures", num(len(failures)), hint="crashed or failed"),
         tile("Running", num(len(running))),
         tile("Queued", num(body["queued"])),

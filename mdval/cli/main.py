@@ -9,6 +9,7 @@ import typer
 from mdval import __version__
 from mdval.cli.bench import bench
 from mdval.cli.compare import compare
+from mdval.cli.control import control
 from mdval.cli.run import run
 from mdval.cli.suite import suite
 
@@ -27,6 +28,7 @@ app.command()(run)
 app.command()(suite)
 app.command()(compare)
 app.command()(bench)
+app.command()(control)
 
 
 def _version(value: bool) -> None:

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from mdval.cli import options as o
-from mdval.cli.errors import EXIT_FAIL, EXIT_PASS, exits_2_on_bad_input
+from mdval.cli.errors import exits_2_on_bad_input, worst_exit_code
 from mdval.cli.render import fmt
 from mdval.cli.run import execute
 from mdval.criteria import RunOutcome, recommend
@@ -61,11 +61,15 @@ def suite(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Directory; one sub-directory per run.")
     ] = Path("runs/suite"),
+    no_control: o.NoControl = False,
 ) -> None:
     """Run a suite (structures × temperatures × timesteps × durations × seeds) for MODEL.
 
-    Writes one directory per run and suite_summary.json with the aggregates (mean and 95 %
-    interval over seeds) and the recommendation. Exit 0 when every run passes, 1 otherwise.
+    Each cell's control (the reference under the same protocol) is found in the cache or run
+    first. Writes one directory per run and suite_summary.json with the aggregates (mean and
+    95 % interval over seeds, survival curve, largest stable timestep) and the
+    recommendation. Exit 0 when every run passes, 1 when one fails, 3 when none fails but
+    some is inconclusive or protocol invalid.
     """
     spec = load_suite(name)
     overrides: dict[str, Any] = {"device": device, "engine": engine}
@@ -81,7 +85,7 @@ def suite(
     summaries = []
     for i, config in enumerate(configs, 1):
         console.rule(f"run {i}/{len(configs)}: {run_key(config)}")
-        summaries.append(execute(config, out / run_key(config), quiet=True))
+        summaries.append(execute(config, out / run_key(config), quiet=True, control=not no_control))
     aggregate = aggregate_summaries(summaries)
     judged = [s for s in summaries if s["status"] in ("completed", "crashed")]
     recommendation = recommend([RunOutcome.from_summary(s) for s in judged]).to_dict()
@@ -90,6 +94,7 @@ def suite(
         "model": model,
         "n_runs": len(summaries),
         "n_pass": sum(s["verdict"] == "pass" for s in summaries),
+        "largest_stable_timestep_fs": aggregate["largest_stable_timestep_fs"],
         "aggregate": aggregate,
         "recommendation": recommendation,
         "runs": [
@@ -100,7 +105,7 @@ def suite(
     out.mkdir(parents=True, exist_ok=True)
     (out / "suite_summary.json").write_text(json.dumps(result, indent=2) + "\n")
     _print(result)
-    raise typer.Exit(EXIT_PASS if result["n_pass"] == result["n_runs"] else EXIT_FAIL)
+    raise typer.Exit(worst_exit_code([s["verdict"] for s in summaries]))
 
 
 def _print(result: dict[str, Any]) -> None:
@@ -108,9 +113,14 @@ def _print(result: dict[str, Any]) -> None:
     for col in ("run", "status", "verdict"):
         table.add_column(col)
     for r in result["runs"]:
-        style = "green" if r["verdict"] == "pass" else "red"
+        style = {"pass": "green", "fail": "red"}.get(r["verdict"], "yellow")
         table.add_row(r["key"], r["status"], f"[{style}]{r['verdict']}[/]")
     console.print(table)
     console.print(f"{result['n_pass']}/{result['n_runs']} runs pass")
+    stable = result.get("largest_stable_timestep_fs")
+    console.print(
+        "largest stable timestep: "
+        + (f"{stable:g} fs" if stable is not None else "none (the smallest timestep fails)")
+    )
     rec = result["recommendation"]
     console.print(f"[bold]recommendation[/]: {rec.get('level')} — {fmt(rec.get('evidence'))}")

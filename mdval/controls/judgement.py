@@ -5,8 +5,9 @@
   count: a slow teacher does not invalidate a timestep, and the control has no reference.
 * A run whose control is invalid gets the verdict ``protocol invalid``: counted neither for
   nor against the model, reported with the control's evidence.
-* A run that expected a control and has none is ``inconclusive`` unless a crash or a force
-  failure (evidence that needs no control) decides ``fail``.
+* A run that expected a control and has none, or whose control is undecided (its own drift
+  not resolved, say), is ``inconclusive`` unless a crash or a force failure (evidence that
+  needs no control) decides ``fail``.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from mdval.criteria import CriterionResult, Profile, evaluate, verdict
 
 #: The categories of criteria that judge the protocol when applied to a control.
 PROTOCOL_CATEGORIES = frozenset({"stability", "energy", "duration"})
+#: The categories whose inconclusive level leaves a control undecided.
+UNDECIDING_CATEGORIES = frozenset({"stability", "energy"})
 #: The categories whose failure needs no control to be evidence against a model.
 CONTROL_FREE_CATEGORIES = frozenset({"stability", "force"})
 #: A control's metrics copied into the run's summary, for the evidence.
@@ -37,8 +40,14 @@ PROTOCOL_INVALID = "protocol invalid"
 
 def control_validity(
     control_summary: Mapping[str, Any], profile: Profile, *, device: str
-) -> tuple[bool, list[str]]:
-    """Whether the control passes the protocol criteria, and the evidence either way."""
+) -> tuple[bool | None, list[str]]:
+    """Whether the control passes the protocol criteria, and the evidence either way.
+
+    None: undecided — a stability or energy criterion of the control is itself
+    inconclusive (a drift not resolved from noise, say), so the control shows neither that
+    the protocol is sound nor that it is not. (An inconclusive duration is not counted: a
+    short control shows what a short run can; the run's own duration criterion says the rest.)
+    """
     status = control_summary.get("status")
     if status not in ("completed", "crashed"):
         return False, [f"the control run ended {status!r}, not completed"]
@@ -48,10 +57,15 @@ def control_validity(
     lines = [_line(c) for c in failed]
     if status == "crashed":
         lines.insert(0, f"the control crashed: {control_summary.get('failure_reason')}")
-    if not lines:
-        passed = [c.name for c in criteria if c.category in PROTOCOL_CATEGORIES and c.passed]
-        return True, [f"the control passes {', '.join(passed) or 'no protocol criterion'}"]
-    return False, lines
+    if lines:
+        return False, lines
+    undecided = [
+        c for c in criteria if c.category in UNDECIDING_CATEGORIES and c.level == "inconclusive"
+    ]
+    if undecided:
+        return None, [f"control inconclusive on {c.name}: {c.note}" for c in undecided]
+    passed = [c.name for c in criteria if c.category in PROTOCOL_CATEGORIES and c.passed]
+    return True, [f"the control passes {', '.join(passed) or 'no protocol criterion'}"]
 
 
 def judge(
@@ -85,6 +99,7 @@ def judge(
     summary = own_summary if control.is_self and own_summary is not None else control.summary
     valid, evidence = control_validity(summary, profile, device=device)
     metrics = summary.get("metrics") or {}
+    decisive = any(c.level == "fail" and c.category in CONTROL_FREE_CATEGORIES for c in criteria)
     block = {
         "expected": True,
         "valid": valid,
@@ -96,6 +111,8 @@ def judge(
         "evidence": evidence,
         "metrics": {k: metrics.get(k) for k in CONTROL_METRICS},
     }
+    if valid is None:
+        return ("fail" if decisive else "inconclusive"), block
     return (absolute if valid else PROTOCOL_INVALID), block
 
 

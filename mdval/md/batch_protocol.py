@@ -19,11 +19,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mdval.controls.evidence import ControlEvidence
 from mdval.errors import InputError
 from mdval.md.config import RunConfig
 from mdval.md.listener import RunListener
 from mdval.md.prepare import PreparedRun, prepare
-from mdval.md.protocol import RunResult, announce_start, finish_run, run_observers
+from mdval.md.protocol import (
+    RunResult,
+    announce_start,
+    finish_run,
+    frame_sampler,
+    run_observers,
+)
 from mdval.md.snapshot import Observer
 from mdval.md.summary import BatchShare, Outcome
 from mdval.md.velocities import degrees_of_freedom
@@ -64,12 +71,14 @@ def run_validations(
     *,
     out_dirs: Sequence[Path | None] | None = None,
     listeners: Sequence[RunListener] | None = None,
+    controls: Sequence[ControlEvidence | None] | None = None,
 ) -> list[RunResult]:
     """Run ``configs`` (one batch key, see :func:`batch_key`) as one batch.
 
     Bad input raises :class:`~mdval.errors.InputError` before any step, for the whole
     group: configs with different keys, a potential the torch engine cannot run, a periodic
     structure, or a run's own bad input (as :func:`~mdval.md.protocol.prepare` raises it).
+    ``controls[k]`` is run ``k``'s control, as ``run_validation``'s ``control``.
     """
     from mdval.md.torch_engine.batch import ReplicaResult, run_batch
 
@@ -78,8 +87,9 @@ def run_validations(
     n = len(configs)
     out_dirs = list(out_dirs) if out_dirs is not None else [None] * n
     listeners = list(listeners) if listeners is not None else [RunListener() for _ in configs]
-    if len(out_dirs) != n or len(listeners) != n:
-        raise InputError(f"{n} runs need {n} out_dirs and {n} listeners")
+    controls = list(controls) if controls is not None else [None] * n
+    if len(out_dirs) != n or len(listeners) != n or len(controls) != n:
+        raise InputError(f"{n} runs need {n} out_dirs, listeners and controls")
     keys = {batch_key(c) for c in configs}
     if None in keys or len(keys) != 1:
         raise InputError(
@@ -99,11 +109,13 @@ def run_validations(
     thermostatted = first.n_equilibration_steps > 0
     extra: list[list[Observer]] = []
     outputs = []
+    samplers = []
     for run, listener, out_dir in zip(runs, listeners, out_dirs, strict=True):
         announce_start(listener, run.atoms, total_steps, run.device)
         evaluator, writer = run_observers(run, listener, out_dir)
         outputs.append((evaluator, writer))
-        extra.append([o for o in (evaluator, writer) if o is not None])
+        samplers.append(frame_sampler(run.config))
+        extra.append([samplers[-1], *(o for o in (evaluator, writer) if o is not None)])
 
     memory = PeakMemory()
     with memory:
@@ -143,8 +155,10 @@ def run_validations(
             out_dir=out_dir,
             listener=listener,
             batch=share,
+            sampler=sampler,
+            control=control,
         )
-        for run, replica, (evaluator, writer), out_dir, listener in zip(
-            runs, result.replicas, outputs, out_dirs, listeners, strict=True
+        for run, replica, (evaluator, writer), out_dir, listener, sampler, control in zip(
+            runs, result.replicas, outputs, out_dirs, listeners, samplers, controls, strict=True
         )
     ]

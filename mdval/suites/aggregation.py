@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from mdval.errors import InputError
+from mdval.metrics.statistics import median_time_to_failure, survival_curve
 from mdval.suites.expansion import group_key
 
 #: Metrics aggregated over replicas by default.
@@ -30,6 +31,9 @@ AGGREGATED_METRICS: tuple[str, ...] = (
     "force_angle_error_deg",
     "inference_ms_per_step",
     "step_ms",
+    "temperature_mean_K",
+    "fluctuation_ratio",
+    "max_deviation_percent",
 )
 CONFIDENCE = 0.95
 
@@ -70,10 +74,14 @@ def aggregate_summaries(
     and may have ``metrics`` and ``verdict``. Returns the overall counts and ``groups`` in
     order of first appearance::
 
-        {"n_runs", "n_completed", "n_crashed", "n_other", "crash_rate",
+        {"n_runs", "n_completed", "n_crashed", "n_other", "crash_rate", "n_pass", "n_fail",
+         "n_inconclusive", "n_protocol_invalid", "largest_stable_timestep_fs",
          "groups": [{"key", "config" (without seed), "seeds", "n_runs", "n_completed",
-                     "n_crashed", "n_other", "crash_rate", "n_pass",
-                     "metrics": {name: aggregate(...)}}]}
+                     "n_crashed", "n_other", "crash_rate", "n_pass", "n_fail",
+                     "n_inconclusive", "n_protocol_invalid",
+                     "metrics": {name: aggregate(...)},
+                     "survival": {"time_ps", "alive_fraction"},
+                     "time_to_failure": {"median_ps", "ci95_low_ps", "ci95_high_ps"}}]}
     """
     grouped: dict[str, list[Mapping[str, Any]]] = {}
     configs: dict[str, dict[str, Any]] = {}
@@ -105,11 +113,64 @@ def aggregate_summaries(
                 "config": configs[identity],
                 "seeds": [s["config"].get("seed", 0) for s in members],
                 **_counts(members),
-                "n_pass": sum(1 for s in members if s.get("verdict") == "pass"),
+                **_verdict_counts(members),
                 "metrics": {name: aggregate(v) for name, v in values.items()},
+                **_survival(members),
             }
         )
-    return {**_counts(summaries), "groups": groups}
+    return {
+        **_counts(summaries),
+        **_verdict_counts(summaries),
+        "largest_stable_timestep_fs": largest_stable_timestep_fs(summaries),
+        "groups": groups,
+    }
+
+
+def _verdict_counts(summaries: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    verdicts = [s.get("verdict") for s in summaries]
+    return {
+        "n_pass": verdicts.count("pass"),
+        "n_fail": verdicts.count("fail"),
+        "n_inconclusive": verdicts.count("inconclusive"),
+        "n_protocol_invalid": verdicts.count("protocol invalid"),
+    }
+
+
+def _survival(members: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Survival curve of a cell's replicas over production time, and the median time to
+    failure with its 95 % interval (METRICS.md, "Stability")."""
+    finished = [s for s in members if s.get("status") in ("completed", "crashed")]
+    if not finished:
+        return {"survival": None, "time_to_failure": None}
+    duration = float(finished[0]["config"].get("duration_ps") or 0.0)
+    times: list[float | None] = [
+        float((s.get("metrics") or {}).get("stable_duration_ps") or 0.0)
+        if s.get("status") == "crashed"
+        else None
+        for s in finished
+    ]
+    return {
+        "survival": survival_curve(times, duration),
+        "time_to_failure": median_time_to_failure(times, duration),
+    }
+
+
+def largest_stable_timestep_fs(summaries: Sequence[Mapping[str, Any]]) -> float | None:
+    """The largest timestep (fs) at which no run, nor any run at a smaller timestep, fails
+    on its own evidence (``verdict_without_control``, else ``verdict``): the model's own
+    limit, whatever its control says. None when the smallest timestep already fails."""
+    by_dt: dict[float, list[str | None]] = {}
+    for s in summaries:
+        dt = (s.get("config") or {}).get("timestep_fs")
+        if dt is None or s.get("status") not in ("completed", "crashed"):
+            continue
+        by_dt.setdefault(float(dt), []).append(s.get("verdict_without_control", s.get("verdict")))
+    stable = None
+    for dt in sorted(by_dt):
+        if "fail" in by_dt[dt]:
+            break
+        stable = dt
+    return stable
 
 
 def _counts(summaries: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -8,7 +8,7 @@ A suite file (YAML or JSON; built-ins in ``mdval/suites/data/``)::
     temperatures_K: [300]                       # a single number is a one-element list
     timesteps_fs: [0.5]
     durations_ps: [5]
-    seeds: 1                                    # a count (seeds 0..n-1) or a list of seeds
+    seeds: 3                                    # a count (seeds 0..n-1) or a list; default 3
     equilibration_ps: 1.0
     reference: gfn2-xtb                         # default reference; null: no force accuracy
     profile: m6
@@ -28,6 +28,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mdval.md.config import RunConfig
+
+#: Seeds per cell when a suite gives none: three replicas, for intervals and survival.
+DEFAULT_SEEDS = 3
 
 #: RunConfig fields that an extra run may set besides its four required ones.
 EXTRA_RUN_FIELDS = frozenset(RunConfig.model_fields) - {"model", "reference", "profile"}
@@ -70,7 +73,7 @@ class Suite(BaseModel):
     temperatures_K: list[float] = Field(default_factory=lambda: [_RUN_DEFAULTS["temperature_K"]])
     timesteps_fs: list[float] = Field(default_factory=lambda: [_RUN_DEFAULTS["timestep_fs"]])
     durations_ps: list[float] = Field(default_factory=lambda: [_RUN_DEFAULTS["duration_ps"]])
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[int] = Field(default_factory=lambda: list(range(DEFAULT_SEEDS)))
     equilibration_ps: float = _RUN_DEFAULTS["equilibration_ps"]
     reference: str | None = None
     profile: str = _RUN_DEFAULTS["profile"]

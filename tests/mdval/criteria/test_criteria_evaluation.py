@@ -14,6 +14,7 @@ import pytest
 from mdval.criteria import (
     LEVELS,
     CriterionResult,
+    Level,
     device_class,
     evaluate,
     parse_profile,
@@ -32,6 +33,8 @@ def good_metrics(**changes: Any) -> dict[str, Any]:
         "crashed": False,
         "drift_percent": 0.1,
         "drift_resolved": True,
+        "fluctuation_ratio": 0.01,
+        "max_deviation_percent": 0.5,
         "force_rmse_eV_per_A": 0.05,
         "n_reference_frames": 20,
         "reference_skipped_fraction": 0.0,
@@ -43,8 +46,12 @@ def good_metrics(**changes: Any) -> dict[str, Any]:
     return metrics
 
 
-def level_of(metric: str, value: Any, device: str = "cuda") -> str:
-    results = evaluate(good_metrics(**{metric: value}), "m6", device=device)
+def level_of(
+    metric: str, value: Any, device: str = "cuda", control: dict[str, Any] | None = None
+) -> str:
+    results = evaluate(
+        good_metrics(**{metric: value}), "m6", device=device, control_metrics=control
+    )
     (result,) = [r for r in results if r.metric == metric]
     return result.level
 
@@ -73,6 +80,122 @@ def test_drift_boundaries(value: float, level: str) -> None:
 )
 def test_force_rmse_boundaries(value: float, level: str) -> None:
     assert level_of("force_rmse_eV_per_A", value) == level
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [
+        (0.0, "target"),
+        (0.0499, "target"),
+        (0.05, "acceptable"),
+        (0.0999, "acceptable"),
+        (0.1, "fail"),
+        (0.5, "fail"),
+    ],
+)
+def test_energy_fluctuation_boundaries(value: float, level: str) -> None:
+    # Without a control the value itself is judged.
+    assert level_of("fluctuation_ratio", value) == level
+
+
+@pytest.mark.parametrize(
+    ("value", "level"),
+    [
+        (0.0, "target"),
+        (4.99, "target"),
+        (5.0, "acceptable"),
+        (9.99, "acceptable"),
+        (10.0, "fail"),
+        (25.0, "fail"),
+    ],
+)
+def test_energy_max_deviation_boundaries(value: float, level: str) -> None:
+    assert level_of("max_deviation_percent", value) == level
+
+
+@pytest.mark.parametrize(
+    ("metric", "own", "control", "excess", "level"),
+    [
+        ("fluctuation_ratio", 0.12, 0.08, 0.04, "target"),  # 0.12 fails alone, not in excess
+        ("fluctuation_ratio", 0.16, 0.08, 0.08, "acceptable"),
+        ("fluctuation_ratio", 0.2, 0.1, 0.1, "fail"),  # at acceptable: fails (lt)
+        ("fluctuation_ratio", 0.25, 0.05, 0.2, "fail"),
+        ("fluctuation_ratio", 0.03, 0.08, 0.0, "target"),  # below the control: no excess
+        ("max_deviation_percent", 12.0, 8.0, 4.0, "target"),
+        ("max_deviation_percent", 12.0, 6.0, 6.0, "acceptable"),
+        ("max_deviation_percent", 15.0, 5.0, 10.0, "fail"),
+        ("max_deviation_percent", 12.0, 1.0, 11.0, "fail"),
+        ("max_deviation_percent", 3.0, 8.0, 0.0, "target"),
+    ],
+)
+def test_m6_energy_criteria_judge_the_excess_over_the_control(
+    metric: str, own: float, control: float, excess: float, level: str
+) -> None:
+    control_metrics = {**good_metrics(), metric: control}
+    results = evaluate(
+        good_metrics(**{metric: own}), "m6", device="cuda", control_metrics=control_metrics
+    )
+    (result,) = [r for r in results if r.metric == metric]
+    assert result.value == pytest.approx(excess)
+    assert result.level == level
+    assert result.note is not None
+    assert f"excess over the control's {control:.4g} (run: {own:.4g})" in result.note
+
+
+def test_m6_criteria_without_relative_to_control_ignore_the_control() -> None:
+    # A control with a larger drift, force error and inference time changes nothing.
+    control_metrics = good_metrics(
+        drift_percent=4.0, force_rmse_eV_per_A=0.25, inference_ms_per_step=40.0
+    )
+    metrics = good_metrics(drift_percent=3.0, force_rmse_eV_per_A=0.25)
+    with_control = evaluate(metrics, "m6", device="cuda", control_metrics=control_metrics)
+    alone = evaluate(metrics, "m6", device="cuda")
+    by_name = {r.name: r for r in with_control}
+    assert (by_name["energy_drift"].value, by_name["energy_drift"].level) == (3.0, "acceptable")
+    assert (by_name["force_rmse"].value, by_name["force_rmse"].level) == (0.25, "acceptable")
+    excess = ("energy_fluctuation", "energy_max_deviation")
+    assert [r for r in with_control if r.name not in excess] == [
+        r for r in alone if r.name not in excess
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "metric", "value"),
+    [("energy_fluctuation", "fluctuation_ratio", 0.2), ("energy_max_deviation", "max_deviation_percent", 20.0)],
+)
+def test_m6_energy_criterion_with_a_control_lacking_the_metric_judges_the_value(
+    name: str, metric: str, value: float
+) -> None:
+    control_metrics = {k: v for k, v in good_metrics().items() if k != metric}
+    result = result_of(name, good_metrics(**{metric: value}), control=control_metrics)
+    assert (result.value, result.level) == (value, "fail")
+    assert result.note == "no control value: judged as it is"
+
+
+@pytest.mark.parametrize("metric", ["fluctuation_ratio", "max_deviation_percent"])
+def test_missing_energy_fluctuation_metrics_are_not_evaluated(metric: str) -> None:
+    results = evaluate(good_metrics(**{metric: None}), "m6", device="cuda")
+    (result,) = [r for r in results if r.metric == metric]
+    assert result.level == "not_evaluated"
+    assert verdict(results) == "pass"
+
+
+def test_an_energy_excess_beyond_acceptable_fails_the_run() -> None:
+    control_metrics = good_metrics(fluctuation_ratio=0.02, max_deviation_percent=1.0)
+    passing = evaluate(
+        good_metrics(fluctuation_ratio=0.1, max_deviation_percent=10.0),
+        "m6",
+        device="cuda",
+        control_metrics=control_metrics,
+    )
+    assert verdict(passing) == "pass"  # excesses 0.08 and 9 %: acceptable
+    failing = evaluate(
+        good_metrics(fluctuation_ratio=0.13, max_deviation_percent=10.0),
+        "m6",
+        device="cuda",
+        control_metrics=control_metrics,
+    )
+    assert verdict(failing) == "fail"  # excess 0.11 ≥ 0.1
 
 
 @pytest.mark.parametrize(
@@ -137,13 +260,21 @@ def test_stable_duration_tolerates_round_off() -> None:
 
 def test_all_at_target_passes() -> None:
     results = evaluate(good_metrics(), "m6", device="cuda")
-    assert [r.level for r in results] == ["target"] * 5
+    assert [r.level for r in results] == ["target"] * 7
     assert verdict(results) == "pass"
 
 
 def test_results_follow_profile_order() -> None:
     names = [r.name for r in evaluate(good_metrics(), "m6", device="cpu")]
-    assert names == ["no_crash", "energy_drift", "force_rmse", "inference_time", "stable_duration"]
+    assert names == [
+        "no_crash",
+        "energy_drift",
+        "energy_fluctuation",
+        "energy_max_deviation",
+        "force_rmse",
+        "inference_time",
+        "stable_duration",
+    ]
 
 
 def test_crash_fails_the_run() -> None:
@@ -239,14 +370,20 @@ def test_from_dict_rejects_an_unknown_level() -> None:
 
 
 def test_not_evaluated_neither_passes_nor_fails() -> None:
-    result = evaluate(good_metrics(force_rmse_eV_per_A=None), "m6", device="cuda")[2]
+    result = result_of("force_rmse", good_metrics(force_rmse_eV_per_A=None))
     assert result.level == "not_evaluated"
     assert not result.passed and not result.evaluated
     assert verdict([result]) == "pass"
 
 
-def result_of(name: str, metrics: dict[str, Any], device: str = "cuda") -> CriterionResult:
-    return next(r for r in evaluate(metrics, "m6", device=device) if r.name == name)
+def result_of(
+    name: str,
+    metrics: dict[str, Any],
+    device: str = "cuda",
+    control: dict[str, Any] | None = None,
+) -> CriterionResult:
+    results = evaluate(metrics, "m6", device=device, control_metrics=control)
+    return next(r for r in results if r.name == name)
 
 
 def test_inconclusive_is_a_level() -> None:
@@ -254,11 +391,17 @@ def test_inconclusive_is_a_level() -> None:
 
 
 def test_verdict_fail_outranks_inconclusive_outranks_pass() -> None:
-    def r(level: str) -> CriterionResult:
+    def r(level: Level) -> CriterionResult:
         return CriterionResult(
-            name=level, metric="m", value=1.0, target=1.0, acceptable=2.0,
-            level=level, unit=None, comparison="lt",
-        )  # fmt: skip
+            name=level,
+            metric="m",
+            value=1.0,
+            target=1.0,
+            acceptable=2.0,
+            level=level,
+            unit=None,
+            comparison="lt",
+        )
 
     assert verdict([r("target"), r("acceptable"), r("not_evaluated")]) == "pass"
     assert verdict([r("target"), r("inconclusive")]) == "inconclusive"
@@ -346,7 +489,9 @@ def test_missing_reference_frame_count_is_inconclusive() -> None:
     assert result.note is not None and "n_reference_frames = none" in result.note
 
 
-@pytest.mark.parametrize(("fraction", "level"), [(0.0, "target"), (0.2, "target"), (0.25, "inconclusive")])
+@pytest.mark.parametrize(
+    ("fraction", "level"), [(0.0, "target"), (0.2, "target"), (0.25, "inconclusive")]
+)
 def test_many_skipped_reference_frames_make_force_rmse_inconclusive(
     fraction: float, level: str
 ) -> None:
@@ -453,7 +598,10 @@ def test_relative_to_control_without_a_control_judges_the_value() -> None:
 def test_relative_to_control_without_a_usable_control_value(control_value: Any) -> None:
     profile = parse_profile(_RELATIVE)
     (drift, _) = evaluate(
-        {"drift_percent": 7.0}, profile, device="cpu", control_metrics={"drift_percent": control_value}
+        {"drift_percent": 7.0},
+        profile,
+        device="cpu",
+        control_metrics={"drift_percent": control_value},
     )
     assert (drift.value, drift.level) == (7.0, "fail")
     assert drift.note == "no control value: judged as it is"
@@ -463,4 +611,4 @@ def test_inconclusive_results_round_trip() -> None:
     results = evaluate(good_metrics(n_reference_frames=1), "m6", device="cuda")
     back = [CriterionResult.from_dict(json.loads(json.dumps(r.to_dict()))) for r in results]
     assert back == results
-    assert back[2].level == "inconclusive"
+    assert next(r for r in back if r.name == "force_rmse").level == "inconclusive"

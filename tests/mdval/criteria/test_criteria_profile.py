@@ -20,6 +20,8 @@ def test_m6_matches_the_metrics_table() -> None:
     assert set(by_metric) == {
         "crashed",
         "drift_percent",
+        "fluctuation_ratio",
+        "max_deviation_percent",
         "force_rmse_eV_per_A",
         "inference_ms_per_step",
         "stable_duration_ps",
@@ -28,6 +30,16 @@ def test_m6_matches_the_metrics_table() -> None:
     assert (crash.comparison, crash.target, crash.acceptable) == ("eq", False, False)
     drift = by_metric["drift_percent"]
     assert (drift.comparison, drift.target, drift.acceptable) == ("lt", 1.0, 5.0)
+    fluctuation = by_metric["fluctuation_ratio"]
+    assert (fluctuation.comparison, fluctuation.target, fluctuation.acceptable) == (
+        "lt",
+        0.05,
+        0.1,
+    )
+    assert (fluctuation.unit, fluctuation.category) == (None, "energy")
+    deviation = by_metric["max_deviation_percent"]
+    assert (deviation.comparison, deviation.target, deviation.acceptable) == ("lt", 5.0, 10.0)
+    assert (deviation.unit, deviation.category) == ("%", "energy")
     force = by_metric["force_rmse_eV_per_A"]
     assert (force.comparison, force.target, force.acceptable) == ("lt", 0.2, 0.3)
     speed = by_metric["inference_ms_per_step"]
@@ -49,9 +61,22 @@ def test_m6_names_the_evidence_its_criteria_need() -> None:
     drift = [(e.metric, e.comparison, e.value, e.when) for e in by_name["energy_drift"].evidence]
     assert drift == [("drift_resolved", "eq", True, "miss")]
     assert isinstance(by_name["energy_drift"].evidence[0].value, bool)
-    for name in ("no_crash", "inference_time"):
+    for name in ("no_crash", "inference_time", "energy_fluctuation", "energy_max_deviation"):
         assert by_name[name].capped_by is None and by_name[name].evidence == []
-    assert all(c.relative_to_control is None for c in by_name.values())
+
+
+def test_m6_judges_only_its_energy_excursions_relative_to_the_control() -> None:
+    # In profile order: the two excess criteria sit between energy_drift and force_rmse.
+    relative = [(c.name, c.relative_to_control) for c in load_profile("m6").criteria]
+    assert relative == [
+        ("no_crash", None),
+        ("energy_drift", None),
+        ("energy_fluctuation", "excess"),
+        ("energy_max_deviation", "excess"),
+        ("force_rmse", None),
+        ("inference_time", None),
+        ("stable_duration", None),
+    ]
 
 
 def test_unknown_name_lists_the_available_profiles() -> None:
@@ -168,7 +193,13 @@ def test_evidence_capped_by_and_relative_to_control_parse() -> None:
     criterion = profile.criteria[0]
     assert criterion.capped_by == "cap" and criterion.relative_to_control == "excess"
     (ev,) = criterion.evidence
-    assert (ev.metric, ev.comparison, ev.value, ev.needs, ev.when) == ("n", "ge", 3.0, "three", "always")
+    assert (ev.metric, ev.comparison, ev.value, ev.needs, ev.when) == (
+        "n",
+        "ge",
+        3.0,
+        "three",
+        "always",
+    )
 
 
 @pytest.mark.parametrize(
@@ -176,7 +207,11 @@ def test_evidence_capped_by_and_relative_to_control_parse() -> None:
     [
         ({"relative_to_control": "ratio"}, "relative_to_control"),
         (
-            {"evidence": [{"metric": "n", "comparison": "ge", "value": 3, "needs": "x", "when": "often"}]},
+            {
+                "evidence": [
+                    {"metric": "n", "comparison": "ge", "value": 3, "needs": "x", "when": "often"}
+                ]
+            },
             "when",
         ),
         ({"evidence": [{"metric": "n", "comparison": "ge", "value": 3}]}, "needs"),

@@ -26,6 +26,9 @@ def run(
     device: str = "cuda",
     n_frames: int = 20,
     drift_resolved: bool | None = True,
+    fluctuation: float | None = 0.01,
+    max_deviation: float | None = 0.5,
+    control: dict[str, Any] | None = None,
     protocol_invalid: bool = False,
 ) -> RunOutcome:
     """One run evaluated on m6 (defaults: every criterion at target, 10 ps stable).
@@ -33,6 +36,7 @@ def run(
     ``requested`` is the production time the run was to reach (``duration_cap_ps``):
     ``duration`` for a completed run, 10 ps for a crashed one unless given. The evidence the
     criteria need is there by default (20 reference frames, none skipped, drift resolved).
+    ``control``: the control's metrics, for the criteria judged relative to it.
     """
     if requested is None:
         requested = max(duration, 10.0) if crashed else duration
@@ -40,6 +44,8 @@ def run(
         "crashed": crashed,
         "drift_percent": drift,
         "drift_resolved": drift_resolved,
+        "fluctuation_ratio": fluctuation,
+        "max_deviation_percent": max_deviation,
         "force_rmse_eV_per_A": force,
         "n_reference_frames": n_frames,
         "reference_skipped_fraction": 0.0,
@@ -49,7 +55,7 @@ def run(
     }
     return RunOutcome(
         crashed=crashed,
-        criteria=evaluate(metrics, "m6", device=device),
+        criteria=evaluate(metrics, "m6", device=device, control_metrics=control),
         duration_ps=duration,
         force_r2=r2,
         energy_rmse_meV_per_atom=energy,
@@ -109,6 +115,18 @@ def test_rule_3_pre_equilibration_when_force_error_beyond_acceptable() -> None:
     rec = recommend([run(force=1.9472, r2=0.38)])
     assert rec.rule == 3
     assert "force_rmse" in rec.evidence[0] and "1.947" in rec.evidence[0]
+
+
+def test_rule_3_pre_equilibration_when_the_energy_excess_beyond_acceptable() -> None:
+    # A fluctuation ratio 0.15 above the control's 0.02: an excess of 0.13 ≥ 0.1.
+    control = {"fluctuation_ratio": 0.02, "max_deviation_percent": 2.0}
+    rec = recommend([run(fluctuation=0.15, control=control), run(duration=50.0)])
+    assert (rec.level, rec.rule) == ("pre-equilibration only", 3)
+    assert "energy_fluctuation misses acceptable on 1/2 runs" in rec.evidence[0]
+    # The same run beside a control that fluctuates as much: the excess is the protocol's.
+    control = {"fluctuation_ratio": 0.12, "max_deviation_percent": 2.0}
+    rec = recommend([run(fluctuation=0.15, control=control), run(duration=50.0)])
+    assert (rec.level, rec.rule) == ("production", 1)
 
 
 def test_rule_3_comes_before_rule_4() -> None:
@@ -179,6 +197,8 @@ def _summary(status: str, verdict: str | None = None, **metrics: Any) -> dict[st
         "crashed": status == "crashed",
         "drift_percent": 0.2,
         "drift_resolved": True,
+        "fluctuation_ratio": 0.01,
+        "max_deviation_percent": 0.5,
         "force_rmse_eV_per_A": 0.1,
         "n_reference_frames": 20,
         "reference_skipped_fraction": 0.0,
@@ -206,7 +226,7 @@ def test_outcome_from_completed_summary() -> None:
     assert outcome.duration_ps == 10.0  # from config, no stable_duration_ps in metrics
     assert (outcome.force_r2, outcome.energy_rmse_meV_per_atom) == (0.9, 2.0)
     assert outcome.label == "H2O_300K_0.5fs_10ps_s0"
-    assert len(outcome.criteria) == 5
+    assert len(outcome.criteria) == 7
 
 
 def test_outcome_from_crashed_summary_uses_time_to_failure_or_stable_duration() -> None:

@@ -114,7 +114,5 @@ def test_no_equilibration_records_means_no_scaling() -> None:
 
 @pytest.mark.parametrize("ekin", [0.0, -0.1, math.nan, math.inf])
 def test_no_kinetic_energy_to_scale_means_no_scaling(ekin: float) -> None:
-    f = handover_scale(
-        EQUILIBRATION, epot_eV=-10.0, ekin_eV=ekin, n_dof=21, temperature_K=300.0
-    )
+    f = handover_scale(EQUILIBRATION, epot_eV=-10.0, ekin_eV=ekin, n_dof=21, temperature_K=300.0)
     assert f == 1.0

@@ -203,3 +203,49 @@ def test_equilibration_then_production(run_on: RunFn, copper: Atoms) -> None:
         ("production", 5),
         ("production", 10),
     ]
+
+
+def test_forces_that_are_not_the_gradient_of_the_energy_are_caught(
+    run_on: RunFn, copper: Atoms
+) -> None:
+    """Perfect forces, inconsistent energy: force criteria pass, the energy criteria fail."""
+    from mdval.testing import InconsistentEnergy
+
+    result = run_on(
+        copper,
+        lambda d: InconsistentEnergy(emt(), energy_scale=1.5),
+        reference=emt,
+        duration_ps=0.2,
+        timestep_fs=1.0,
+        record_every=2,
+        reference_every=20,
+        temperature_K=300.0,
+    )
+    levels = {c["name"]: c["level"] for c in result.summary["criteria"]}
+    assert levels["force_rmse"] == "target"
+    assert levels["energy_fluctuation"] == "fail"
+    assert result.summary["verdict"] == "fail"
+    honest = run_on(copper, emt, duration_ps=0.2, timestep_fs=1.0, record_every=2)
+    assert {c["name"]: c["level"] for c in honest.summary["criteria"]}["energy_fluctuation"] == (
+        "target"
+    )
+
+
+@pytest.mark.physics
+@pytest.mark.parametrize("temperature_K", [300.0, 500.0])
+def test_defaults_simulate_the_requested_temperature(temperature_K: float) -> None:
+    """With the defaults (1 ps NVT, energy-matched NVE start, 5 ps of NVE at 0.5 fs) alanine
+    dipeptide runs at the requested T: production mean within ±5 %, first record exact."""
+    from mdval.md.config import RunConfig
+    from mdval.md.protocol import run_validation
+
+    config = RunConfig(
+        model="zoo:original", structure="alanine-dipeptide", temperature_K=temperature_K
+    )
+    result = run_validation(config)
+    assert result.thermo[0].phase == "equilibration"
+    assert result.thermo[0].temperature_K == pytest.approx(temperature_K, rel=1e-3)
+    metrics = result.summary["metrics"]
+    assert metrics["temperature_mean_K"] == pytest.approx(temperature_K, rel=0.05)
+    assert metrics["n_dof"] == 3 * 22 - 3  # the thermostat re-thermalises rotation
+    assert result.summary["warnings"] == []

@@ -174,7 +174,7 @@ def test_energy_margin_scales_with_n_and_t_and_the_setting(water: Atoms) -> None
         is None
     )
     # Six atoms (two waters far apart) have twice the margin of three.
-    pos = np.concatenate([water.positions, water.positions + [20.0, 0.0, 0.0]])
+    pos = np.vstack([water.positions, water.positions + np.array([20.0, 0.0, 0.0])])
     six = {
         "positions_A": pos,
         "forces_eV_per_A": np.zeros((6, 3)),

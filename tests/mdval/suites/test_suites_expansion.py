@@ -10,7 +10,7 @@ import pytest
 from mdval.errors import InputError
 from mdval.md.config import RunConfig
 from mdval.suites import expand, list_suites, load_suite, parse_suite, run_key
-from mdval.suites.schema import Suite
+from mdval.suites.schema import DEFAULT_SEEDS, Suite
 
 
 def test_built_in_suites() -> None:
@@ -18,32 +18,37 @@ def test_built_in_suites() -> None:
     for name in ("m6-quick", "m6-full"):
         suite = load_suite(name)
         assert suite.description and suite.reference == "gfn2-xtb" and suite.profile == "m6"
+        assert suite.seeds == [0, 1, 2]
 
 
-def test_m6_quick_expands_to_three_runs_in_order() -> None:
+def test_m6_quick_expands_to_three_seeds_of_three_structures_in_order() -> None:
     configs = expand("m6-quick", model="zoo:original")
+    assert load_suite("m6-quick").n_runs == 9
     assert [run_key(c) for c in configs] == [
-        "H2O_300K_0.5fs_5ps_s0",
-        "CH4_300K_0.5fs_5ps_s0",
-        "alanine-dipeptide_300K_0.5fs_5ps_s0",
+        f"{structure}_300K_0.5fs_5ps_s{seed}"
+        for structure in ("H2O", "CH4", "alanine-dipeptide")
+        for seed in (0, 1, 2)
     ]
     for c in configs:
         assert isinstance(c, RunConfig)
         assert (c.model, c.reference, c.profile) == ("zoo:original", "gfn2-xtb", "m6")
-        assert (c.temperature_K, c.timestep_fs, c.duration_ps, c.seed) == (300.0, 0.5, 5.0, 0)
+        assert (c.temperature_K, c.timestep_fs, c.duration_ps) == (300.0, 0.5, 5.0)
+    assert [c.seed for c in configs] == [0, 1, 2] * 3
 
 
 def test_m6_full_is_the_product_plus_the_long_run() -> None:
     configs = expand("m6-full", model="zoo:tiny")
-    assert len(configs) == 4 * 3 * 3 + 1 == 37
+    assert len(configs) == 4 * 3 * 3 * 3 + 1 == 109 == load_suite("m6-full").n_runs
     structures = ["H2O", "CH4", "alanine", "alanine-dipeptide"]
     expected = [
-        (s, t, dt, 10.0)
-        for s, t, dt in itertools.product(structures, [100.0, 300.0, 500.0], [0.5, 1.0, 2.0])
+        (s, t, dt, 10.0, seed)
+        for s, t, dt, seed in itertools.product(
+            structures, [100.0, 300.0, 500.0], [0.5, 1.0, 2.0], [0, 1, 2]
+        )
     ]
-    assert [(c.structure, c.temperature_K, c.timestep_fs, c.duration_ps) for c in configs[:-1]] == (
-        expected
-    )
+    assert [
+        (c.structure, c.temperature_K, c.timestep_fs, c.duration_ps, c.seed) for c in configs[:-1]
+    ] == expected
     long_run = configs[-1]
     assert (long_run.structure, long_run.temperature_K, long_run.timestep_fs) == (
         "alanine-dipeptide",
@@ -51,7 +56,8 @@ def test_m6_full_is_the_product_plus_the_long_run() -> None:
         0.5,
     )
     assert long_run.duration_ps == 50.0
-    assert len({run_key(c) for c in configs}) == 37
+    assert long_run.seed == 0  # an extra run takes the suite's first seed: one long run
+    assert len({run_key(c) for c in configs}) == 109
 
 
 def test_expansion_is_deterministic() -> None:
@@ -70,9 +76,10 @@ def test_overrides_apply_to_every_run() -> None:
 
 
 def test_override_that_makes_runs_identical_keeps_them_once() -> None:
-    # every 10 ps run and the 50 ps run become 2 ps: the long run duplicates a product run
+    # every 10 ps run and the 50 ps run become 2 ps: the long run (seed 0) duplicates the
+    # seed-0 product run of its cell
     configs = expand("m6-full", model="m", duration_ps=2.0)
-    assert len(configs) == 36
+    assert len(configs) == 108
     assert {c.duration_ps for c in configs} == {2.0}
 
 
@@ -137,7 +144,20 @@ def test_extra_run_may_set_other_run_fields(tmp_path) -> None:
 def test_json_suite_file(tmp_path) -> None:
     data = {"name": "j", "structures": ["H2O"], "temperatures_K": [100, 200]}
     path = _write(tmp_path, json.dumps(data), "suite.json")
-    assert len(expand(path, model="m")) == 2
+    assert len(expand(path, model="m")) == 2 * DEFAULT_SEEDS == 6
+
+
+def test_a_suite_without_seeds_runs_three_replicas(tmp_path) -> None:
+    assert DEFAULT_SEEDS == 3
+    path = _write(tmp_path, "name: s\nstructures: [H2O]\ndurations_ps: 1\n")
+    assert load_suite(path).seeds == [0, 1, 2]
+    assert [run_key(c) for c in expand(path, model="m")] == [
+        "H2O_300K_0.5fs_1ps_s0",
+        "H2O_300K_0.5fs_1ps_s1",
+        "H2O_300K_0.5fs_1ps_s2",
+    ]
+    one = _write(tmp_path, "name: s\nstructures: [H2O]\nseeds: 1\n", "one.yaml")
+    assert [c.seed for c in expand(one, model="m")] == [0]
 
 
 def test_parse_suite_from_a_mapping() -> None:
