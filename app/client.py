@@ -120,6 +120,12 @@ def run_submit(options: SubmitOptions) -> int:
     except ClientError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return exc.exit_code
+    except OSError as exc:  # an unreadable model file, say: the user's to fix
+        console.print(f"[red]error:[/red] {exc}")
+        return EXIT_ERROR
+    except Exception as exc:  # never a traceback with 1, the code of a failed verdict
+        console.print(f"[red]internal error:[/red] {type(exc).__name__}: {exc}")
+        return EXIT_INTERNAL
 
 
 def _submit(options: SubmitOptions) -> int:

@@ -106,7 +106,7 @@ def protocol_card() -> html.Section:
         html.Div(
             [
                 field("NVE duration (ps)", number("duration-ps", 1.0, step="any")),
-                field("NVT equilibration (ps)", number("equilibration-ps", 0.0, step="any")),
+                field("NVT equilibration (ps)", number("equilibration-ps", 1.0, step="any")),
             ],
             className="row-2",
         ),

@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mdval.errors import InputError
+from mdval.errors import InputError, RunCancelled
 from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord
 
 __all__ = [
     "ForceErrorSample",
     "InputError",
+    "RunCancelled",
     "RunListener",
     "RunOutput",
     "ThermoRecord",
@@ -199,6 +200,9 @@ class _CancelOnly(RunListener):
         self.inner = inner
 
     def should_cancel(self) -> bool:
+        poll = getattr(self.inner, "poll", None)
+        if callable(poll):
+            poll()  # the run's own flag is read at its flushes
         return self.inner.should_cancel()
 
 

@@ -102,6 +102,11 @@ class DbStreamingListener(RunListener):
     def should_cancel(self) -> bool:
         return self.cancel or self.lost
 
+    def poll(self) -> None:
+        """Flush when due: reads the cancel flag while no record of this run is being made
+        (its control is running first)."""
+        self._maybe_flush()
+
     # --- flushing ----------------------------------------------------------------------
 
     def _maybe_flush(self) -> None:

@@ -179,6 +179,8 @@ def _simulate(
         outputs = core_bridge.run_batch(
             cores, out_dirs=out_dirs, listeners=list(listeners), controls_dir=_controls_dir()
         )
+    except core_bridge.RunCancelled:  # one replica cancelled while the controls ran
+        return [_simulate_one(*args) for args in zip(configs, out_dirs, listeners, strict=True)]
     except core_bridge.InputError as exc:
         log.info("batch of %s runs refused (%s); running them one by one", len(configs), exc)
         return [_simulate_one(*args) for args in zip(configs, out_dirs, listeners, strict=True)]
@@ -201,6 +203,8 @@ def _simulate_one(
         )
     except core_bridge.InputError as exc:
         return "failed", f"invalid input: {exc}", None
+    except core_bridge.RunCancelled as exc:  # cancelled while its control ran
+        return "cancelled", "cancelled on request" if listener.cancel else str(exc), None
     except Exception as exc:
         return _broken(exc)
     return _ending(result.status, result.summary, listener)

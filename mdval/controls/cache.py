@@ -20,6 +20,7 @@ import numpy as np
 
 from mdval.controls.evidence import ControlEvidence
 from mdval.controls.key import control_config, control_key
+from mdval.errors import RunCancelled
 from mdval.md.config import RunConfig
 from mdval.md.listener import RunListener
 from mdval.md.prepare import PreparedRun, prepare
@@ -73,7 +74,8 @@ def find_or_run_control(
     listener: RunListener | None = None,
 ) -> ControlEvidence | None:
     """The control of ``run`` from the cache, else run now and cached; None without a
-    reference. The control of a self-controlled run is not run here (the run is its own)."""
+    reference. Only a finished control (completed or crashed) is cached; one cancelled
+    through ``listener`` raises :class:`~mdval.errors.RunCancelled`."""
     control = control_config(run.config)
     if control is None or run.reference is None:
         return None
@@ -91,6 +93,12 @@ def find_or_run_control(
         from mdval.md.protocol import run_validation  # the protocol imports this package
 
         result = run_validation(control, out_dir=folder, listener=listener or RunListener())
+        if result.status not in ("completed", "crashed"):
+            # A cancelled control is no evidence about the protocol: cache nothing, and stop
+            # the run it was for as well.
+            raise RunCancelled(
+                f"cancelled while its control ran: {result.summary.get('failure_reason')}"
+            )
         store_frames(folder, result.frames)
         _write_marker(folder, key, control)
     return load_control(key, root)

@@ -143,16 +143,23 @@ def _survival(members: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if not finished:
         return {"survival": None, "time_to_failure": None}
     duration = float(finished[0]["config"].get("duration_ps") or 0.0)
-    times: list[float | None] = [
-        float((s.get("metrics") or {}).get("stable_duration_ps") or 0.0)
-        if s.get("status") == "crashed"
-        else None
-        for s in finished
-    ]
+    times = [_failure_time(s) for s in finished]
     return {
         "survival": survival_curve(times, duration),
         "time_to_failure": median_time_to_failure(times, duration),
     }
+
+
+def _failure_time(summary: Mapping[str, Any]) -> float | None:
+    """Production time at which a crashed run failed (None: it did not crash)."""
+    if summary.get("status") != "crashed":
+        return None
+    stable = (summary.get("metrics") or {}).get("stable_duration_ps")
+    if stable is None:  # an older summary: time from the start of the run
+        config = summary.get("config") or {}
+        ttf = summary.get("time_to_failure_ps")
+        stable = None if ttf is None else max(0.0, ttf - config.get("equilibration_ps", 0.0))
+    return float(stable) if stable is not None else 0.0
 
 
 def largest_stable_timestep_fs(summaries: Sequence[Mapping[str, Any]]) -> float | None:

@@ -17,7 +17,7 @@ from tests.utils.service import RecordingQueue, count_runs
 
 pytestmark = pytest.mark.service
 
-RUN = {"model": "emt", "structure": "cu-fcc", "duration_ps": 0.01}
+RUN = {"model": "emt", "structure": "cu-fcc", "duration_ps": 0.01, "equilibration_ps": 0.0}
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -17,6 +17,7 @@ RUN = {
     "model": "lj",
     "structure": "cu-fcc",
     "duration_ps": 0.02,
+    "equilibration_ps": 0.0,
     "timestep_fs": 2.0,
     "device": "cpu",
 }
@@ -74,19 +75,24 @@ def test_without_a_key_each_call_queues(
 
 @pytest.mark.usefixtures("catalog", "worker")
 def test_a_suite_is_queued_in_one_call(api: TestClient, submitter_token: str) -> None:
-    """m6-quick for a zoo student: three runs (H2O, CH4, alanine dipeptide), one answer."""
+    """m6-quick for a zoo student: nine runs (H2O, CH4, alanine dipeptide × 3 seeds), one
+    answer."""
     if api.get("/api/v1/models/zoo:tiny").status_code != 200:
         pytest.skip("zoo:tiny is not installed")
     auth = {"Authorization": f"Bearer {submitter_token}", "Idempotency-Key": str(uuid.uuid4())}
     r = api.post("/api/v1/runs", json={"model": "zoo:tiny", "suite": "m6-quick"}, headers=auth)
     assert r.status_code == 201, r.text
     body = r.json()
-    assert body["suite"] == "m6-quick" and len(body["runs"]) == 3
-    assert {run["structure"] for run in body["runs"]} == {"H2O", "CH4", "alanine-dipeptide"}
-    assert all(
-        run["reference"] == "gfn2-xtb" and run["equilibration_ps"] == 1.0 for run in body["runs"]
-    )
-    listed = api.get("/api/v1/runs", params={"submission_id": body["submission_id"]}).json()
-    assert listed["total"] == 3
-    for run in body["runs"]:  # hour-long on this machine: stop them
-        api.post(f"/api/v1/runs/{run['id']}/cancel", headers=auth)
+    try:
+        assert body["suite"] == "m6-quick" and len(body["runs"]) == 9
+        assert {run["structure"] for run in body["runs"]} == {"H2O", "CH4", "alanine-dipeptide"}
+        assert sorted(run["seed"] for run in body["runs"]) == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+        assert all(
+            run["reference"] == "gfn2-xtb" and run["equilibration_ps"] == 1.0
+            for run in body["runs"]
+        )
+        listed = api.get("/api/v1/runs", params={"submission_id": body["submission_id"]}).json()
+        assert listed["total"] == 9
+    finally:
+        for run in body["runs"]:  # hour-long on this machine: stop them
+            api.post(f"/api/v1/runs/{run['id']}/cancel", headers=auth)

@@ -21,6 +21,7 @@ SHORT_RUN = {
     "temperature_K": 300,
     "timestep_fs": 2.0,
     "duration_ps": 0.2,
+    "equilibration_ps": 0.0,
     "record_every": 5,
     "reference_every": 20,
     "frame_every": 20,

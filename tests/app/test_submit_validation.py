@@ -16,7 +16,13 @@ from tests.utils.service import RecordingQueue, count_runs
 
 pytestmark = pytest.mark.service
 
-GOOD = {"model": "emt", "structure": "cu-fcc", "duration_ps": 0.02, "timestep_fs": 2.0}
+GOOD = {
+    "model": "emt",
+    "structure": "cu-fcc",
+    "duration_ps": 0.02,
+    "timestep_fs": 2.0,
+    "equilibration_ps": 0.0,
+}
 
 
 @pytest.fixture

@@ -156,3 +156,39 @@ def test_too_many_atoms_exits_2(monkeypatch: pytest.MonkeyPatch) -> None:
     code, output = invoke("run", "--model", "emt", "--structure", "cu-fcc", "--duration-ps", "0.01")
     assert code == 2, output
     assert "32" in output and "10" in output
+
+
+def test_a_short_teacher_self_run_exits_3_and_names_what_is_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GFN2-xTB against itself for 1 ps: nothing fails (no crash on a 3-atom molecule, zero
+    force error), but 1 ps cannot show the 5 ps of stability m6 asks for: inconclusive."""
+    monkeypatch.setenv("MDVAL_CONTROL_CACHE_DIR", str(tmp_path / "controls"))
+    get_settings.cache_clear()
+    code, output = invoke(
+        "run", "--model", "gfn2-xtb", "--structure", "H2O", "--reference", "gfn2-xtb",
+        "--duration-ps", "1", "--out", str(tmp_path / "run"), "--quiet",
+    )  # fmt: skip
+    assert code == 3, output
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["status"] == "completed" and summary["verdict"] == "inconclusive"
+    assert summary["control"]["is_self"] is True and summary["control"]["valid"] is True
+    duration = next(c for c in summary["criteria"] if c["name"] == "stable_duration")
+    assert duration["level"] == "inconclusive" and "≥ 5 ps" in duration["note"]
+    assert summary["recommendation"]["level"] == "inconclusive"
+    assert "needs a run that can reach ≥ 5 ps" in summary["recommendation"]["evidence"][0]
+    assert not (tmp_path / "controls").exists()  # its own control: nothing else was run
+
+
+def test_an_unexpected_error_exits_4_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An internal error is exit 4 with a one-line message, never a traceback with 1."""
+    import mdval.cli.run as run_cli
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(run_cli, "execute", boom)
+    code, output = invoke("run", "--model", "emt", "--structure", "cu-fcc")
+    assert code == 4
+    assert "internal error: RuntimeError: disk on fire" in output
+    assert "Traceback" not in output

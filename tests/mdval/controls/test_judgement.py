@@ -254,7 +254,9 @@ def test_a_control_whose_energy_excursions_fail_is_invalid() -> None:
         "control fails energy_fluctuation",
         "control fails energy_max_deviation",
     ]
-    assert evidence[1].startswith("control fails energy_max_deviation: max_deviation_percent = 15 %")
+    assert evidence[1].startswith(
+        "control fails energy_max_deviation: max_deviation_percent = 15 %"
+    )
 
 
 def test_the_control_block_carries_the_metrics_the_excess_is_taken_over() -> None:

@@ -161,7 +161,10 @@ def test_m6_criteria_without_relative_to_control_ignore_the_control() -> None:
 
 @pytest.mark.parametrize(
     ("name", "metric", "value"),
-    [("energy_fluctuation", "fluctuation_ratio", 0.2), ("energy_max_deviation", "max_deviation_percent", 20.0)],
+    [
+        ("energy_fluctuation", "fluctuation_ratio", 0.2),
+        ("energy_max_deviation", "max_deviation_percent", 20.0),
+    ],
 )
 def test_m6_energy_criterion_with_a_control_lacking_the_metric_judges_the_value(
     name: str, metric: str, value: float

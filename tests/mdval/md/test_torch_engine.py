@@ -217,7 +217,11 @@ def test_a_raising_potential_crashes_the_run_at_the_failing_step(
         torch.jit.script(RaiseBeyond(X_MAX)).save(str(path))
     config = RunConfig(
         equilibration_ps=0.0,
-        model=str(path), structure="w", duration_ps=0.05, timestep_fs=0.5, device="cpu"
+        model=str(path),
+        structure="w",
+        duration_ps=0.05,
+        timestep_fs=0.5,
+        device="cpu",
     )
     # the water swings an H past x = X_MAX within a few steps
     cfg = config.model_copy(update={"engine": "torch", "temperature_K": 1.0})
@@ -243,7 +247,11 @@ def test_cancel_stops_the_torch_engine(morse_file: Path) -> None:
 
     config = RunConfig(
         equilibration_ps=0.0,
-        model=str(morse_file), structure="H2O", duration_ps=0.05, timestep_fs=0.5, device="cpu"
+        model=str(morse_file),
+        structure="H2O",
+        duration_ps=0.05,
+        timestep_fs=0.5,
+        device="cpu",
     )
     result = _run(config, relaxed("H2O"), str(morse_file), "torch", listener=CancelAt20())
     assert result.status == "cancelled"
@@ -281,7 +289,11 @@ def test_batched_nve_replica_equals_the_ase_engine_run(morse_file: Path, dipepti
     batch = run_batch(str(morse_file), _three(dipeptide), n_steps=100, timestep_fs=0.5)
     config = RunConfig(
         equilibration_ps=0.0,
-        model=str(morse_file), structure="x", duration_ps=0.05, timestep_fs=0.5, device="cpu"
+        model=str(morse_file),
+        structure="x",
+        duration_ps=0.05,
+        timestep_fs=0.5,
+        device="cpu",
     )
     for k, (atoms, temperature, seed) in enumerate(_three(dipeptide)):
         cfg = config.model_copy(update={"temperature_K": temperature, "seed": seed})
@@ -322,7 +334,10 @@ def test_crash_time_does_not_depend_on_the_record_interval() -> None:
     times = []
     for every in (1, 7):
         result = run_batch(
-            NaNBeyond(X_MAX), [(_water(0.0), 0.0, 0)], n_steps=60, timestep_fs=0.5,
+            NaNBeyond(X_MAX),
+            [(_water(0.0), 0.0, 0)],
+            n_steps=60,
+            timestep_fs=0.5,
             record_every=every,
         )
         times.append(result.replicas[0].time_to_failure_ps)
