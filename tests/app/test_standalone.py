@@ -39,7 +39,8 @@ def test_standalone_runs_a_validation_to_completion(standalone: str) -> None:
     r = api.post(
         "/runs",
         json={"model": "emt", "structure": "cu-fcc", "reference": "emt", "duration_ps": 0.1,
-              "equilibration_ps": 0.0, "timestep_fs": 2.0, "record_every": 5, "reference_every": 10},
+              "equilibration_ps": 0.0, "timestep_fs": 2.0, "record_every": 5,
+              "reference_every": 10},
     )  # fmt: skip
     assert r.status_code == 201, r.text
     run_id = r.json()["id"]
