@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -15,8 +16,12 @@ from mdval.cli.errors import exits_2_on_bad_input, worst_exit_code
 from mdval.cli.render import fmt
 from mdval.cli.run import execute
 from mdval.criteria import RunOutcome, recommend
+from mdval.md.config import RunConfig
 from mdval.md.protocol import prepare
+from mdval.metrics.stability import bond_pairs
 from mdval.suites import aggregate_summaries, expand, load_suite, run_key
+from mdval.suites.expansion import group_key
+from mdval.suites.observables import cell_observables
 
 console = Console()
 
@@ -87,6 +92,7 @@ def suite(
         console.rule(f"run {i}/{len(configs)}: {run_key(config)}")
         summaries.append(execute(config, out / run_key(config), quiet=True, control=not no_control))
     aggregate = aggregate_summaries(summaries)
+    _add_cell_observables(aggregate, configs, summaries, out)
     judged = [s for s in summaries if s["status"] in ("completed", "crashed")]
     recommendation = recommend([RunOutcome.from_summary(s) for s in judged]).to_dict()
     result = {
@@ -108,6 +114,42 @@ def suite(
     raise typer.Exit(worst_exit_code([s["verdict"] for s in summaries]))
 
 
+def _add_cell_observables(
+    aggregate: dict[str, Any],
+    configs: list[RunConfig],
+    summaries: list[dict[str, Any]],
+    out: Path,
+) -> None:
+    """Each cell's observables against the distance between its control replicas."""
+    by_group: dict[str, list[tuple[RunConfig, dict[str, Any]]]] = {}
+    for config, summary in zip(configs, summaries, strict=True):
+        by_group.setdefault(group_key(config.model_dump()), []).append((config, summary))
+    for group in aggregate["groups"]:
+        members = by_group.get(group["key"], [])
+        frames = [f for c, s in members if (f := _control_frames(c, s, out)) is not None]
+        if not members or not any(s.get("observables") for _, s in members):
+            group["observables"] = None
+            continue
+        bonds = bond_pairs(prepare(members[0][0]).atoms)
+        group["observables"] = cell_observables([s for _, s in members], frames, bonds=bonds)
+
+
+def _control_frames(config: RunConfig, summary: dict[str, Any], out: Path) -> Any:
+    """The frames of a run's control: its cached control, or the run itself when it is its
+    own control (saved by :func:`~mdval.cli.run.execute` as ``frames.npz``)."""
+    control = summary.get("control") or {}
+    if control.get("is_self"):
+        path = out / run_key(config) / "frames.npz"
+    elif control.get("location"):
+        path = Path(control["location"]) / "frames.npz"
+    else:
+        return None
+    if not path.is_file():
+        return None
+    with np.load(path) as data:
+        return {name: data[name] for name in data.files}
+
+
 def _print(result: dict[str, Any]) -> None:
     table = Table(title=f"{result['suite']} · {result['model']}", header_style="bold")
     for col in ("run", "status", "verdict"):
@@ -123,4 +165,8 @@ def _print(result: dict[str, Any]) -> None:
         + (f"{stable:g} fs" if stable is not None else "none (the smallest timestep fails)")
     )
     rec = result["recommendation"]
-    console.print(f"[bold]recommendation[/]: {rec.get('level')} — {fmt(rec.get('evidence'))}")
+    evidence = list(rec.get("evidence") or [])
+    level = str(rec.get("level"))
+    if evidence and str(evidence[0]).startswith(level):  # "inconclusive — needs ..."
+        level = ""
+    console.print(f"[bold]recommendation[/]: {level + ' — ' if level else ''}{fmt(evidence)}")

@@ -1,6 +1,7 @@
 """Equilibrium observables of a run against its control's own MD (METRICS.md).
 
-Both runs keep their production frames in a :class:`~mdval.md.observers.FrameSampler`;
+Both runs keep their production frames in a :class:`~mdval.md.observers.FrameSampler`
+(the fine sample, every ≤ 2 fs, for the distributions and the VDOS when it is the larger);
 this module turns the two samples into the distances of
 :func:`mdval.metrics.observables.equilibrium_observables`, with the control's noise floor
 (its first half against its second, :func:`~mdval.metrics.observables.observables_noise`)
@@ -21,8 +22,9 @@ from mdval.metrics.observables import (
 )
 from mdval.metrics.stability import Pairs
 
-#: Keys taken from the VDOS sample (fine interval); the rest from the structure sample.
-_VDOS_KEYS = ("vdos_w1_THz",)
+#: phi/psi histogram bins per axis (20°): a few thousand correlated frames fill 18 × 18 bins;
+#: 36 × 36 leaves most bins empty and the JS divergence near 1 from sampling alone.
+DIHEDRAL_BINS = 18
 
 
 def samples(arrays: Mapping[str, np.ndarray]) -> tuple[TrajectorySample, TrajectorySample]:
@@ -63,13 +65,14 @@ def observables_vs_control(
     ctl_s, ctl_v = samples(control)
     if own_s.numbers.shape != ctl_s.numbers.shape or np.any(own_s.numbers != ctl_s.numbers):
         return {}
-    out = equilibrium_observables(own_s, ctl_s, bonds=bonds)
-    noise = observables_noise(ctl_s, bonds=bonds)
-    if own_v.n_frames and ctl_v.n_frames:
-        dyn = equilibrium_observables(own_v, ctl_v, bonds=bonds)
-        dyn_noise = observables_noise(ctl_v, bonds=bonds)
-        for key in _VDOS_KEYS:
-            out[key] = dyn[key]
-            noise[key] = dyn_noise[key]
+    # The fine sample (every ≤ 2 fs) serves the distributions too when it holds more frames
+    # than the structure sample; its VDOS needs it anyway.
+    if own_v.n_frames >= own_s.n_frames and ctl_v.n_frames >= ctl_s.n_frames:
+        own_s, ctl_s = own_v, ctl_v
+    out = equilibrium_observables(own_s, ctl_s, bonds=bonds, dihedral_bins=DIHEDRAL_BINS)
+    noise = observables_noise(ctl_s, bonds=bonds, dihedral_bins=DIHEDRAL_BINS)
+    if own_s is not own_v and own_v.n_frames and ctl_v.n_frames:
+        out["vdos_w1_THz"] = equilibrium_observables(own_v, ctl_v, bonds=bonds)["vdos_w1_THz"]
+        noise["vdos_w1_THz"] = observables_noise(ctl_v, bonds=bonds)["vdos_w1_THz"]
     out["noise"] = noise
     return out

@@ -114,7 +114,7 @@ def run_validations(
         announce_start(listener, run.atoms, total_steps, run.device)
         evaluator, writer = run_observers(run, listener, out_dir)
         outputs.append((evaluator, writer))
-        samplers.append(frame_sampler(run.config))
+        samplers.append(frame_sampler(run.config, len(run.atoms)))
         extra.append([samplers[-1], *(o for o in (evaluator, writer) if o is not None)])
 
     memory = PeakMemory()

@@ -41,6 +41,9 @@ __all__ = ["PreparedRun", "RunResult", "prepare", "run_validation"]
 #: Longest interval between the velocity frames of the VDOS (fs): O–H stretches near 110 THz
 #: need a sampling frequency above 220 THz, i.e. an interval under ~4.5 fs.
 VDOS_SAMPLE_FS = 2.0
+#: Memory bound of the fine frame sample: atoms × frames (2e6: 96 MB of positions and
+#: velocities; 4096 frames, 8 ps at 2 fs, for alanine dipeptide).
+SAMPLE_ATOM_FRAMES = 2_000_000
 
 
 @dataclass
@@ -97,7 +100,7 @@ def run_validation(
     detector = FailureDetector(atoms, config.temperature_K)
     recorder = ThermoRecorder(config.record_every, listener, total_steps=total_steps)
     evaluator, writer = run_observers(run, listener, out_dir)
-    sampler = frame_sampler(config)
+    sampler = frame_sampler(config, len(atoms))
     observers: list[Observer] = [detector, recorder, sampler]
     observers += [o for o in (evaluator, writer) if o is not None]
 
@@ -160,13 +163,15 @@ def resolve_control(run: PreparedRun) -> ControlEvidence | None:
     return find_or_run_control(run)
 
 
-def frame_sampler(config: RunConfig) -> FrameSampler:
+def frame_sampler(config: RunConfig, n_atoms: int) -> FrameSampler:
     """The in-memory frames of a run for its equilibrium observables: structures every
-    ``frame_every`` steps, velocities every ≤ 2 fs (for the VDOS)."""
+    ``frame_every`` steps, positions and velocities every ≤ 2 fs (VDOS, and distributions
+    with many frames), at most :data:`SAMPLE_ATOM_FRAMES` atoms × frames of them."""
     return FrameSampler(
         structure_every=config.frame_every,
         velocity_every=max(1, int(VDOS_SAMPLE_FS // config.timestep_fs)),
         timestep_fs=config.timestep_fs,
+        max_velocity_frames=max(64, min(4096, SAMPLE_ATOM_FRAMES // max(1, n_atoms))),
     )
 
 

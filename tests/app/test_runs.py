@@ -53,7 +53,9 @@ def test_submit_runs_to_completed_with_summary(finished_run: dict[str, Any]) -> 
     summary = run["summary"]
     assert summary["status"] == "completed"
     assert {"metrics", "criteria", "verdict", "recommendation", "provenance"} <= summary.keys()
-    assert run["verdict"] in ("pass", "fail")
+    # emt against itself is its own control; 0.2 ps cannot show the 5 ps m6 asks for
+    assert run["verdict"] == summary["verdict"] == "inconclusive"
+    assert summary["control"]["is_self"] is True and summary["control"]["valid"] is True
     assert run["metrics"]["force_rmse_eV_per_A"] == pytest.approx(0.0, abs=1e-9)
     assert run["metrics"]["drift_meV_per_atom_per_ps"] is not None
     assert run["formula"] == "Cu32" and run["n_atoms"] == 32

@@ -50,3 +50,10 @@ def test_cli_loads_service_commands_without_the_service_stack() -> None:
 def test_import_mdval_is_cheap() -> None:
     """`import mdval` alone does not pull torch or ase (lazy public API)."""
     assert imported("import mdval", ("torch", "ase")) == ""
+
+
+def test_statistics_module_is_light() -> None:
+    """The API imports `mdval.metrics.statistics` (survival, time to failure): no ase, no
+    torch, no scipy at import (the metrics package loads its names lazily)."""
+    assert imported("import mdval.metrics.statistics", ("torch", "ase", "scipy")) == ""
+    assert imported("import mdval.metrics", ("torch", "ase", "scipy")) == ""

@@ -64,6 +64,13 @@ def test_z95() -> None:
     assert math.isclose(Z95, 1.959964, abs_tol=1e-6)
 
 
+def test_z95_literal_is_scipys_normal_quantile() -> None:
+    """Z95 is written as a literal (importing the module stays free of scipy); it is scipy's."""
+    from scipy import stats
+
+    assert Z95 == float(stats.norm.ppf(0.975))
+
+
 def test_mean_ci95_of_iid_normal_covers_the_true_mean_about_95_percent() -> None:
     rng = np.random.default_rng(42)
     true_mean = 3.0
