@@ -17,6 +17,7 @@ from mdval.md.config import RunConfig
 from mdval.md.engine import PhaseTiming
 from mdval.md.listener import ThermoRecord
 from mdval.metrics.energy import energy_conservation
+from mdval.metrics.ensemble import ke_distribution_p
 from mdval.metrics.forces import force_accuracy
 from mdval.metrics.stability import bond_pairs
 from mdval.metrics.statistics import mean_ci95
@@ -84,6 +85,7 @@ def build_summary(
     metrics.update(_force_metrics(evaluator, n_atoms))
     metrics.update(_timing_metrics(timings.get("production"), batch, peak_memory_MB))
     metrics.update(_thermo_stats(production, config.temperature_K))
+    metrics.update(_ensemble_check(records, n_dof, config.temperature_K))
     crashed = outcome.status == "crashed"
     metrics.update(_durations(config, outcome, production))
     metrics["crashed"] = crashed
@@ -137,6 +139,19 @@ def build_summary(
             config, run, started, host, n_frames, n_dof, engine_name, batch.size
         ),
     }
+
+
+def _ensemble_check(records: list[ThermoRecord], n_dof: int, target_K: float) -> dict[str, Any]:
+    """The NVT equilibration's kinetic energies against the canonical distribution
+    (physical-validation; its own equilibration detection and decorrelation), or nothing
+    without an equilibration of at least 20 records."""
+    ekin = [r.ekin_eV for r in records if r.phase == "equilibration"]
+    if len(ekin) < 20:
+        return {}
+    try:
+        return dict(ke_distribution_p(np.array(ekin), n_dof, target_K))
+    except Exception as exc:  # a statistics library failure must not cost the run
+        return {"ke_distribution_p": None, "ke_distribution_test": f"not run: {exc}"[:200]}
 
 
 def _control_metrics(control: ControlEvidence | None, own: dict[str, Any]) -> dict[str, Any] | None:

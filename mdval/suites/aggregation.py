@@ -143,15 +143,18 @@ def _survival(members: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     if not finished:
         return {"survival": None, "time_to_failure": None}
     duration = float(finished[0]["config"].get("duration_ps") or 0.0)
-    times = [_failure_time(s) for s in finished]
+    times = [failure_time_ps(s) for s in finished]
     return {
         "survival": survival_curve(times, duration),
         "time_to_failure": median_time_to_failure(times, duration),
     }
 
 
-def _failure_time(summary: Mapping[str, Any]) -> float | None:
-    """Production time at which a crashed run failed (None: it did not crash)."""
+def failure_time_ps(summary: Mapping[str, Any]) -> float | None:
+    """Production time at which a crashed run failed (None: it did not crash): its
+    ``metrics.stable_duration_ps``, else (an older summary) ``time_to_failure_ps`` less the
+    equilibration. The failure times that :func:`survival_curve` and
+    :func:`median_time_to_failure` take (the API's ``/survival`` uses this too)."""
     if summary.get("status") != "crashed":
         return None
     stable = (summary.get("metrics") or {}).get("stable_duration_ps")

@@ -68,7 +68,7 @@ def test_z95_literal_is_scipys_normal_quantile() -> None:
     """Z95 is written as a literal (importing the module stays free of scipy); it is scipy's."""
     from scipy import stats
 
-    assert Z95 == float(stats.norm.ppf(0.975))
+    assert float(stats.norm.ppf(0.975)) == Z95
 
 
 def test_mean_ci95_of_iid_normal_covers_the_true_mean_about_95_percent() -> None:
