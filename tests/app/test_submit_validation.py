@@ -65,7 +65,12 @@ def post_run(api: TestClient, auth: dict[str, str], **changes: Any) -> Any:
         ({"structure": "H2O"}, 422, "structure", "contains H, O, which model 'emt' does not"),
         ({"profile": "m7"}, 422, "profile", "unknown profile 'm7'; known profiles: m6"),
         ({"structure": ...}, 422, None, "give either 'structure'"),
-        ({"suite": "m6-quick"}, 422, None, "defines duration_ps, equilibration_ps, structure, timestep_fs itself"),
+        (
+            {"suite": "m6-quick"},
+            422,
+            None,
+            "defines duration_ps, equilibration_ps, structure, timestep_fs itself",
+        ),
     ],
 )
 def test_bad_run_requests(
