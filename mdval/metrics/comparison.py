@@ -30,8 +30,8 @@ def _frame(positions_A: ArrayLike, name: str) -> np.ndarray:
     return pos
 
 
-def _frames(positions_A: ArrayLike, name: str) -> np.ndarray:
-    """(frames, N, 3) from (N, 3) or (frames, N, 3)."""
+def as_frames(positions_A: ArrayLike, name: str) -> np.ndarray:
+    """(frames, N, 3) from (N, 3) or (frames, N, 3); ValueError naming ``name`` otherwise."""
     pos = np.asarray(positions_A, dtype=np.float64)
     if pos.ndim == 2:
         pos = pos[None]
@@ -71,8 +71,8 @@ def rmsd_series_A(traj_P: ArrayLike, traj_Q: ArrayLike) -> np.ndarray:
     Both are (frames, N, 3) in Å with the same N. Compared over their common leading frames
     (a crashed model's trajectory is shorter), so T = min(frames_P, frames_Q).
     """
-    p = _frames(traj_P, "traj_P")
-    q = _frames(traj_Q, "traj_Q")
+    p = as_frames(traj_P, "traj_P")
+    q = as_frames(traj_Q, "traj_Q")
     if p.shape[1] != q.shape[1]:
         raise ValueError(f"trajectories differ in atom count: {p.shape[1]} vs {q.shape[1]}")
     n = min(p.shape[0], q.shape[0])
@@ -111,7 +111,7 @@ def distance_histogram(
     no pair falls in range. Returns ``(h_per_A, bin_edges_A)`` with shapes (n_bins,) and
     (n_bins + 1,).
     """
-    frames = _frames(positions_frames, "positions_frames")
+    frames = as_frames(positions_frames, "positions_frames")
     periodic = cell is not None and pbc is not None and bool(np.any(pbc))
     dists = []
     for pos in frames:
@@ -165,7 +165,7 @@ def bond_length_stats(
     ``pairs`` the bonds, e.g. ``bond_pairs(start)[:2]``. Returns
     ``{"C-H": {"mean_A": ..., "std_A": ..., "n_samples": ...}, ...}`` (population std).
     """
-    frames = _frames(frames_positions, "frames_positions")
+    frames = as_frames(frames_positions, "frames_positions")
     z = np.asarray(numbers, dtype=int).ravel()
     if z.size != frames.shape[1]:
         raise ValueError(f"{z.size} atomic numbers for {frames.shape[1]} atoms")
@@ -208,7 +208,7 @@ def dihedral_deg(positions_A: ArrayLike, i: int, j: int, k: int, l: int) -> floa
     """
     pos = np.asarray(positions_A, dtype=np.float64)
     single = pos.ndim == 2
-    frames = _frames(pos, "positions_A")
+    frames = as_frames(pos, "positions_A")
     b1 = frames[:, j] - frames[:, i]
     b2 = frames[:, k] - frames[:, j]
     b3 = frames[:, l] - frames[:, k]

@@ -28,6 +28,7 @@ from scipy.stats import wasserstein_distance
 
 from mdval.metrics.comparison import (
     alanine_dipeptide_phi_psi_indices,
+    as_frames,
     dihedral_deg,
     phi_psi_js_divergence,
 )
@@ -56,12 +57,7 @@ _MIC_CHUNK: int = 1 << 18
 
 def _frames(positions_A: ArrayLike, name: str = "positions") -> np.ndarray:
     """(frames, N, 3) from (N, 3) or (frames, N, 3)."""
-    pos = np.asarray(positions_A, dtype=np.float64)
-    if pos.ndim == 2:
-        pos = pos[None]
-    if pos.ndim != 3 or pos.shape[2] != 3:
-        raise ValueError(f"{name} must have shape (frames, N, 3) or (N, 3), got {pos.shape}")
-    return pos
+    return as_frames(positions_A, name)
 
 
 def _numbers(numbers: ArrayLike, n_atoms: int) -> np.ndarray:
