@@ -231,6 +231,10 @@ def run(
     result = run_validation(
         config, out_dir=out_dir, listener=listener, prepared=prepared, control=control
     )
+    if control is not None and control.is_self:
+        from mdval.controls.cache import cache_self_run
+
+        cache_self_run(prepared, result.summary, result.frames, directory=controls_dir)
     return RunOutput(status=result.status, summary=result.summary, out_dir=result.out_dir)
 
 

@@ -12,7 +12,12 @@ from mdval.cli import options as o
 from mdval.cli.errors import exit_code, exits_2_on_bad_input
 from mdval.cli.progress import ProgressListener
 from mdval.cli.render import print_run
-from mdval.controls.cache import find_or_run_control, is_self_controlled, store_frames
+from mdval.controls.cache import (
+    cache_self_run,
+    find_or_run_control,
+    is_self_controlled,
+    store_frames,
+)
 from mdval.md.config import DEFAULT_EQUILIBRATION_PS, RunConfig
 from mdval.md.protocol import prepare, resolve_control, run_validation
 from mdval.md.validation import make_config
@@ -56,6 +61,8 @@ def execute(
         control=evidence,
     )
     store_frames(out_dir, result.frames)  # for a suite's replica floor of the observables
+    if control and evidence is not None and evidence.is_self:
+        cache_self_run(prepared, result.summary, result.frames)  # students reuse it
     if quiet:
         console.print(f"{result.summary['verdict']} ({result.status}) → {out_dir}")
     else:

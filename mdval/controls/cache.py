@@ -104,6 +104,39 @@ def find_or_run_control(
     return load_control(key, root)
 
 
+def cache_self_run(
+    run: PreparedRun,
+    summary: dict[str, Any],
+    frames: dict[str, np.ndarray],
+    *,
+    directory: Path | None = None,
+) -> Path | None:
+    """Cache a finished run of the reference against itself as the control of its cell.
+
+    Its trajectory is the control's (evaluating the reference on sampled frames does not
+    change the dynamics), so every model later judged in that cell reuses it. Returns the
+    cache folder, or None when nothing was cached (not self-controlled, not finished, or
+    already cached).
+    """
+    if not is_self_controlled(run) or summary.get("status") not in ("completed", "crashed"):
+        return None
+    control = control_config(run.config)
+    assert control is not None
+    key = key_of(run)
+    root = directory or cache_dir()
+    folder = root / key
+    if (folder / _MARKER).is_file():
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    with _locked(folder / ".lock"):
+        if (folder / _MARKER).is_file():
+            return None
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        store_frames(folder, frames)
+        _write_marker(folder, key, control)
+    return folder
+
+
 def store_frames(folder: Path, frames: dict[str, np.ndarray]) -> None:
     """The sampled frames of a run, as ``frames.npz`` in its folder."""
     if frames:

@@ -192,3 +192,27 @@ def test_an_unexpected_error_exits_4_with_one_line(monkeypatch: pytest.MonkeyPat
     assert code == 4
     assert "internal error: RuntimeError: disk on fire" in output
     assert "Traceback" not in output
+
+
+def test_a_teacher_self_run_becomes_the_control_students_reuse(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reference against itself is its cell's control: a model judged in that cell later
+    finds it in the cache instead of running the reference again."""
+    monkeypatch.setenv("MDVAL_CONTROL_CACHE_DIR", str(tmp_path / "controls"))
+    get_settings.cache_clear()
+    cell = ["--structure", "cu-fcc", "--duration-ps", "0.02", "--timestep-fs", "2",
+            "--equilibration-ps", "0", "--record-every", "1", "--quiet"]  # fmt: skip
+    code, output = invoke(
+        "run", "--model", "emt", "--reference", "emt", "--out", str(tmp_path / "t"), *cell
+    )
+    assert code in (0, 3), output
+    cached = list((tmp_path / "controls").glob("*/control.json"))
+    assert len(cached) == 1
+    code, output = invoke(
+        "run", "--model", "lj", "--reference", "emt", "--out", str(tmp_path / "s"), *cell
+    )
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert summary["control"]["location"] == str(cached[0].parent)
+    assert summary["control"]["is_self"] is False
+    assert len(list((tmp_path / "controls").glob("*/control.json"))) == 1  # nothing new ran
