@@ -92,3 +92,38 @@ def test_a_crash_at_the_smallest_timestep_leaves_none_stable_and_exits_1(
     assert crashed["survival"]["time_ps"][-1] == pytest.approx(0.03)
     assert clean["time_to_failure"]["median_ps"] is None
     assert clean["survival"]["alive_fraction"][-1] == 1.0
+
+
+@pytest.mark.physics
+def test_a_timestep_the_teacher_itself_fails_is_protocol_invalid_for_every_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Alanine dipeptide at 500 K: at 2 fs GFN2-xTB's own NVE fails m6 (its energy
+    fluctuation ratio), so the cell is protocol invalid for the teacher and for a student,
+    and the teacher's largest stable timestep is 1 fs. ~2 min on one core."""
+    monkeypatch.setenv("MDVAL_CONTROL_CACHE_DIR", str(tmp_path / "controls"))
+    get_settings.cache_clear()
+    suite = tmp_path / "hot.yaml"
+    suite.write_text(
+        "name: hot\nstructures: [alanine-dipeptide]\ntemperatures_K: [500]\n"
+        "timesteps_fs: [1, 2]\ndurations_ps: [5]\nseeds: 1\nequilibration_ps: 1.0\n"
+        "reference: gfn2-xtb\n"
+    )
+    verdicts = {}
+    for model in ("gfn2-xtb", "zoo:original"):
+        out = tmp_path / model.replace(":", "-")
+        result = CliRunner().invoke(app, ["suite", str(suite), "--model", model, "-o", str(out)])
+        summary = json.loads((out / "suite_summary.json").read_text())
+        verdicts[model] = {r["key"]: r["verdict"] for r in summary["runs"]}
+        assert verdicts[model]["alanine-dipeptide_500K_2fs_5ps_s0"] == "protocol invalid"
+        assert result.exit_code in (0, 1, 3)
+        if model == "gfn2-xtb":
+            assert summary["largest_stable_timestep_fs"] == 1.0
+            assert verdicts[model]["alanine-dipeptide_500K_1fs_5ps_s0"] == "pass"
+            cell = json.loads(
+                (out / "alanine-dipeptide_500K_2fs_5ps_s0" / "summary.json").read_text()
+            )
+            assert cell["control"]["valid"] is False
+            assert any("control fails" in line for line in cell["control"]["evidence"])
+    # the student reused the teacher's own runs as its controls: nothing else was run
+    assert len(list((tmp_path / "controls").glob("*/control.json"))) == 2
