@@ -1,5 +1,7 @@
 """Data of the comparison page: per-model run metrics grouped by timestep / temperature,
-and the student-vs-teacher trajectory comparison from identical initial conditions."""
+the student-vs-teacher trajectory comparison from identical initial conditions, and for the
+compared cell the survival of each model's replicas (``GET /api/v1/survival``) and the
+observables of the two runs compared (their summaries)."""
 
 from __future__ import annotations
 
@@ -171,22 +173,34 @@ def summary_series(runs_by_model: dict[str, list[dict[str, Any]]]) -> dict[str, 
     }
 
 
-async def gather_trajectories(
+Pair = tuple[dict[str, Any], dict[str, Any]]
+
+
+async def student_teacher_pairs(
     models: list[str], structure: str | None, token: str | None
-) -> dict[str, Any]:
-    """Student-vs-teacher pairs with their RMSD, h(r), φ/ψ, and the E_kin traces."""
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Pair]]:
+    """Each model's finished runs, and per model its newest (student, teacher) pair of runs
+    from identical initial conditions (on ``structure`` if given)."""
     runs_by_model = await runs_of(models, token)
     teachers = sorted(
         {r["reference"] for runs in runs_by_model.values() for r in runs if r.get("reference")}
     )
     teacher_runs = await runs_of(teachers, token)
-    pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    pairs: dict[str, Pair] = {}
     for m, runs in runs_by_model.items():
         for ref in sorted({r["reference"] for r in runs if r.get("reference")}):
             pair = pick_pair(runs, teacher_runs.get(ref, []), structure)
             if pair is not None:
                 pairs[m] = pair
                 break
+    return runs_by_model, pairs
+
+
+async def gather_trajectories(
+    models: list[str], structure: str | None, token: str | None
+) -> dict[str, Any]:
+    """Student-vs-teacher pairs with their RMSD, h(r), φ/ψ, and the E_kin traces."""
+    runs_by_model, pairs = await student_teacher_pairs(models, structure, token)
     ke_runs = {m: p[0] for m, p in pairs.items()}
     for m, runs in runs_by_model.items():  # no pair: the newest run on the structure
         if m not in ke_runs:
@@ -205,3 +219,104 @@ async def gather_trajectories(
         for (name, r), tr in zip(ke_runs.items(), traces, strict=True)
     }
     return {"pairs": pairs, "ke": ke, **traj}
+
+
+#: The fields of a run that name its protocol cell (what ``/survival`` groups by).
+CELL_KEYS = ("structure", "temperature_K", "timestep_fs", "duration_ps")
+
+
+def cell_of(run: dict[str, Any]) -> dict[str, Any]:
+    return {k: run[k] for k in CELL_KEYS}
+
+
+def in_cell(run: dict[str, Any], cell: dict[str, Any]) -> bool:
+    return all(run.get(k) == v for k, v in cell.items())
+
+
+def compared_runs(
+    models: list[str],
+    structure: str | None,
+    runs_by_model: dict[str, list[dict[str, Any]]],
+    pairs: dict[str, Pair],
+) -> tuple[dict[str, Any] | None, str | None, list[dict[str, Any]]]:
+    """(cell, teacher, runs compared): the first model's student/teacher pair and its cell;
+    without a pair, the newest run of the first model with one on ``structure``, its
+    reference as the teacher, and the newest run of each model in that cell."""
+    for m in models:
+        if m in pairs:
+            student, teacher = pairs[m]
+            runs = [student] if teacher["id"] == student["id"] else [student, teacher]
+            return cell_of(student), teacher["model"], runs
+    for m in models:
+        match = [
+            r for r in runs_by_model.get(m, []) if not structure or r["structure"] == structure
+        ]
+        if match:
+            cell = cell_of(match[0])
+            runs = []
+            for other in models:
+                found = [r for r in runs_by_model.get(other, []) if in_cell(r, cell)]
+                if found:
+                    runs.append(found[0])
+            return cell, match[0].get("reference"), runs
+    return None, None, []
+
+
+async def survival_in_cell(
+    model: str, cell: dict[str, Any], token: str | None
+) -> dict[str, Any] | None:
+    """The model's survival cell (``GET /survival``) matching ``cell``; None when it has no
+    finished run there. An unknown model is an :class:`api.ApiError` (404)."""
+    body = await api.get(
+        "/survival",
+        token=token,
+        params={
+            "model": model,
+            "structure": cell["structure"],
+            "temperature_K": cell["temperature_K"],
+            "timestep_fs": cell["timestep_fs"],
+        },
+    )
+    for c in body["cells"]:
+        if c["duration_ps"] == cell["duration_ps"]:
+            return dict(c)
+    return None
+
+
+async def gather_survival(
+    models: list[str], structure: str | None, token: str | None
+) -> dict[str, Any]:
+    """For the compared cell: the survival of each model and of the teacher, and the
+    summaries of the runs compared (their observables). Keys: ``cell``, ``teacher``,
+    ``survival`` (name -> cell body or None), ``runs`` ((label, summary) pairs) and
+    ``notes`` (what is missing, in words)."""
+    runs_by_model, pairs = await student_teacher_pairs(models, structure, token)
+    cell, teacher, runs = compared_runs(models, structure, runs_by_model, pairs)
+    if cell is None:
+        return {"cell": None, "teacher": None, "survival": {}, "runs": [], "notes": []}
+    names = list(models) + ([teacher] if teacher and teacher not in models else [])
+    answers = await asyncio.gather(
+        *(survival_in_cell(m, cell, token) for m in names), return_exceptions=True
+    )
+    survival: dict[str, dict[str, Any] | None] = {}
+    notes: list[str] = []
+    for name, answer in zip(names, answers, strict=True):
+        label = f"{name} (teacher)" if name == teacher and name not in models else name
+        if isinstance(answer, api.ApiError):
+            notes.append(f"{name}: {answer.detail}")
+        elif isinstance(answer, BaseException):
+            raise answer
+        else:
+            survival[label] = answer
+    full = await asyncio.gather(*(api.get(f"/runs/{r['id']}", token=token) for r in runs))
+    labelled = [(f"{r['model']} · run #{r['id']}", dict(r.get("summary") or {})) for r in full]
+    empty = [name for name, c in survival.items() if c is None]
+    if empty:
+        notes.append(f"no finished replicas in this cell: {', '.join(empty)}")
+    return {
+        "cell": cell,
+        "teacher": teacher,
+        "survival": survival,
+        "runs": labelled,
+        "notes": notes,
+    }

@@ -1,5 +1,6 @@
 """Figure builders of the comparison page and the report: drift vs timestep, force error vs
-temperature, accuracy vs speed (Pareto), RMSD(t), h(r), φ/ψ densities, E_kin traces."""
+temperature, accuracy vs speed (Pareto), RMSD(t), h(r), φ/ψ densities, E_kin traces, the
+survival of replicas over production time."""
 
 from __future__ import annotations
 
@@ -247,4 +248,40 @@ def speed_figure(rows: list[dict[str, Any]]) -> go.Figure:
     fig.update_layout(title={"text": "Inference time", "font_size": 13}, hovermode="closest")
     fig.update_xaxes(title_text="median inference time (ms/step)", type="log")
     fig.update_yaxes(title_text="model")
+    return fig
+
+
+def survival_figure(cells: dict[str, dict[str, Any] | None], *, title: str = "") -> go.Figure:
+    """Fraction of replicas alive (0–1) over production time (ps), a step line per model,
+    from ``GET /api/v1/survival`` (the core's Kaplan–Meier curve and median time to
+    failure). A model without finished runs in the cell gets no trace."""
+    drawn = {name: c for name, c in cells.items() if c and c.get("survival")}
+    if not drawn:
+        return empty_figure("No finished replicas of these models in this cell")
+    fig = go.Figure()
+    for i, (name, c) in enumerate(cells.items()):
+        if name not in drawn or c is None:
+            continue
+        median = (c.get("time_to_failure") or {}).get("median_ps")
+        median_text = (
+            f"median time to failure {median:.3g} ps" if median is not None else "median beyond"
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=list(c["survival"]["time_ps"]),
+                y=list(c["survival"]["alive_fraction"]),
+                name=f"{name} · {c['n_runs']} run{'' if c['n_runs'] == 1 else 's'}, "
+                f"{c['n_crashed']} crashed",
+                mode="lines",
+                line={"color": _colour(i), "width": 2, "shape": "hv"},
+                hovertemplate=f"{name}<br>%{{x:.3g}} ps: %{{y:.0%}} alive<br>{median_text}"
+                "<extra></extra>",
+            )
+        )
+    base_layout(fig, height=320)
+    fig.update_layout(
+        title={"text": title or "Survival of replicas", "font_size": 13}, hovermode="closest"
+    )
+    fig.update_xaxes(title_text="production time (ps)", rangemode="tozero")
+    fig.update_yaxes(title_text="fraction of replicas alive (0–1)", range=[0, 1.05])
     return fig

@@ -2,7 +2,16 @@
 
 from fastapi import APIRouter
 
-from app.api.routes import bench, leaderboard, models, runs, structures, suites, system
+from app.api.routes import (
+    bench,
+    leaderboard,
+    models,
+    runs,
+    structures,
+    suites,
+    survival,
+    system,
+)
 
 api_router = APIRouter()
 api_router.include_router(runs.router)
@@ -10,5 +19,6 @@ api_router.include_router(models.router)
 api_router.include_router(structures.router)
 api_router.include_router(suites.router)
 api_router.include_router(leaderboard.router)
+api_router.include_router(survival.router)
 api_router.include_router(bench.router)
 api_router.include_router(system.router)

@@ -1,6 +1,7 @@
 """Comparison of 2-3 potentials: drift vs timestep, force error vs temperature, accuracy vs
 speed (Pareto), the student-vs-teacher trajectory comparison (RMSD over time, h(r), φ/ψ
-densities for alanine dipeptide) and kinetic-energy traces."""
+densities for alanine dipeptide) and kinetic-energy traces; for the compared cell the
+survival of each model's replicas and the observables of the two runs compared."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import api
 from dashboard import comparison_figures as cf
-from dashboard.compare_data import gather_trajectories, runs_of, summary_series
+from dashboard.compare_data import gather_survival, gather_trajectories, runs_of, summary_series
 from dashboard.components import alert, card, graph, labelled, page_header
 from dashboard.figures import empty_figure
 from dashboard.format import num
+from dashboard.observables import runs_observables_table
 
 dash.register_page(__name__, path="/compare", name="Compare", title="Compare · mdval", order=4)
 
@@ -85,6 +87,12 @@ def layout(models: str | None = None, structure: str | None = None, **_q: Any) -
                             className="grid-2",
                         ),
                         graph("comp-phipsi", height=320),
+                    ),
+                    card(
+                        "Survival and observables in the compared cell",
+                        html.Div(id="comp-cell", className="muted"),
+                        graph("comp-survival", height=320),
+                        html.Div(id="comp-observables"),
                     ),
                 ],
                 type="dot",
@@ -193,4 +201,50 @@ async def trajectories(models: list[str] | None, structure: str | None, auth_dat
         cf.phi_psi_figure(data["angles"]),
         cf.ke_traces(data["ke"]),
         _pairs_text(data["pairs"]),
+    )
+
+
+def _cell_text(cell: dict[str, Any] | None, teacher: str | None, notes: list[str]) -> Any:
+    if cell is None:
+        return "No finished run of these models on this structure yet."
+    text = (
+        f"{cell['structure']} · {num(cell['temperature_K'])} K · {num(cell['timestep_fs'])} fs · "
+        f"{num(cell['duration_ps'])} ps NVE"
+        + (f" · teacher {teacher}" if teacher else " · no teacher (the runs have no reference)")
+    )
+    if notes:
+        return [text, alert("; ".join(notes), "info")]
+    return text
+
+
+@callback(
+    Output("comp-survival", "figure"),
+    Output("comp-observables", "children"),
+    Output("comp-cell", "children"),
+    Input("comp-models", "value"),
+    Input("comp-structure", "value"),
+    State("shell-auth", "data"),
+)
+async def survival(models: list[str] | None, structure: str | None, auth_data: Any) -> tuple:
+    """The compared cell (the student/teacher pair's, else the first model's newest run on
+    the structure): each model's and the teacher's replicas alive over production time
+    (``/survival``), and the observables of the runs compared (their summaries)."""
+    models = (models or [])[:MAX_MODELS]
+    if not models:
+        return empty_figure("Choose models above"), None, ""
+    try:
+        data = await gather_survival(models, structure, api.token_of(auth_data))
+    except api.ApiError as exc:
+        return empty_figure("—"), None, alert(exc.detail)
+    cell = data["cell"]
+    title = (
+        f"Survival of replicas · {cell['structure']}, {num(cell['temperature_K'])} K, "
+        f"{num(cell['timestep_fs'])} fs"
+        if cell
+        else ""
+    )
+    return (
+        cf.survival_figure(data["survival"], title=title),
+        runs_observables_table(data["runs"], table_id="comp-observables-table") if cell else None,
+        _cell_text(cell, data["teacher"], data["notes"]),
     )

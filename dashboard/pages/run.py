@@ -1,6 +1,8 @@
 """Live run view: energies and temperature while the run goes (only new points are sent),
 progress and ETA, the running drift, the current frame in 3D, the force-error histogram,
-the criteria table filling in, cancel, and the downloads once the run has ended."""
+the criteria table filling in, cancel, and the downloads once the run has ended; then the
+summary's warnings, its equilibrium observables against the control (beside the control's
+own noise) and the control block."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import api, auth, criteria, live
+from dashboard import observables as obs
 from dashboard import run_data as data
 from dashboard.components import (
     alert,
@@ -59,6 +62,7 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
             ),
             html.Div(id="run-subtitle", className="subtitle run-subtitle"),
             html.Div(id="run-message"),
+            html.Div(id="run-warnings"),
             html.Div(
                 [
                     tile("Progress", html.Div(id="run-progress"), hint=None),
@@ -88,6 +92,16 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
                         ),
                     ),
                     card("Criteria", html.Div(id="run-criteria"), html.Div(id="run-downloads")),
+                ],
+                className="grid-2",
+            ),
+            html.Div(
+                [
+                    card(
+                        "Equilibrium observables vs the control",
+                        html.Div(obs.PENDING, id="run-observables", className="muted"),
+                    ),
+                    card("Control run", html.Div(id="run-control")),
                 ],
                 className="grid-2",
             ),
@@ -198,6 +212,9 @@ _OUTPUTS = (
     "run-inference.children",
     "run-criteria.children",
     "run-downloads.children",
+    "run-warnings.children",
+    "run-observables.children",
+    "run-control.children",
     "run-poll.disabled",
     "run-cancel.disabled",
 )
@@ -237,7 +254,7 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
     try:
         run = await api.get(f"/runs/{run_id}", token=token)
     except api.ApiError as exc:
-        return (*([no_update] * 6), alert(exc.detail), *([no_update] * 7), True, True)
+        return (*([no_update] * 6), alert(exc.detail), *([no_update] * 10), True, True)
     fresh = state is None or state.get("attempt") != run.get("attempt")
     if fresh:  # first paint, or a retried run that started its series again
         state = {**live.new_state(run), "attempt": run.get("attempt")}
@@ -259,6 +276,9 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
     ended = run["status"] not in ACTIVE_STATUSES
     eta = duration(run.get("eta_s")) if run["status"] == "running" else "—"
     now = final if ended else metrics
+    warnings, observables, control = (
+        _summary_blocks(run, ended) if ended or fresh else ((no_update,) * 3)
+    )
     return (
         energy,
         drift,
@@ -274,8 +294,24 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
         num(now.get("inference_ms_per_step"), 3, "ms/step"),
         criteria_table(rows, provisional=provisional) if rows else html.P("No criteria profile."),
         _downloads(run),
+        warnings,
+        observables,
+        control,
         ended,
         ended or not auth.can_write(auth_data) or bool(run.get("cancel_requested")),
+    )
+
+
+def _summary_blocks(run: dict[str, Any], ended: bool) -> tuple[Any, Any, Any]:
+    """Warnings, observables vs the control and the control block of the run's summary."""
+    summary = run.get("summary") or {}
+    if not ended or not summary:
+        pending = html.P(obs.PENDING if not ended else "This run has no summary.")
+        return None, pending, None
+    return (
+        obs.warnings_list(summary.get("warnings")),
+        obs.observables_table(summary.get("observables"), table_id="run-observables-table"),
+        obs.control_block(summary.get("control"), block_id="run-control-block"),
     )
 
 

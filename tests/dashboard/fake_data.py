@@ -397,3 +397,247 @@ def make_running_run(engine: Engine) -> int:
         )
         s.commit()
         return run.id
+
+
+@dataclass
+class ObservablesCase:
+    """A cell with replicas of a student and its teacher, each with a core-shaped summary:
+    the student's seed-0 run has observables vs its control, a valid control and warnings;
+    two of its four replicas crashed (at 1.2 and 3.4 ps of 5 ps production)."""
+
+    student: str
+    teacher: str
+    structure: str
+    run_id: int  # the student's seed-0 run (completed, paired with the teacher's)
+    teacher_run_id: int
+    crashed_ids: list[int]
+    no_control_id: int  # a completed run whose summary has no control (observables None)
+
+
+#: Observables of the student's run against the teacher's control, and the control's noise
+#: (first half vs second half), keys as mdval/controls/compare.py writes them.
+STUDENT_OBSERVABLES: dict[str, Any] = {
+    "rdf_w1_A": 0.0312,
+    "bond_length_w1_A": 0.00481,
+    "bond_length_w1_A_by_type": {"C-C": 0.00322, "C-H": 0.00481, "C-N": 0.00297},
+    "bond_angle_w1_deg": 1.87,
+    "bond_angle_w1_deg_by_type": {"C-C-N": 1.87, "H-C-H": 1.12},
+    "dihedral_js": 0.142,
+    "vdos_w1_THz": 2.36,
+    "n_frames_model": 2500,
+    "n_frames_control": 2500,
+    "noise": {
+        "rdf_w1_A": 0.0127,
+        "bond_length_w1_A": 0.00133,
+        "bond_length_w1_A_by_type": {"C-C": 0.00101, "C-H": 0.00133, "C-N": 0.00092},
+        "bond_angle_w1_deg": 0.61,
+        "bond_angle_w1_deg_by_type": {"C-C-N": 0.61, "H-C-H": 0.44},
+        "dihedral_js": 0.058,
+        "vdos_w1_THz": 0.91,
+        "n_frames_model": 1250,
+        "n_frames_control": 1250,
+    },
+}
+STUDENT_WARNINGS = [
+    "temperature 271 K is 9.7 % below the requested 300 K (NVE after 1 ps of NVT; the "
+    "mean settles where the equilibration left it)",
+    "the reference failed on 2 of 51 sampled frames; force errors are over the other 49",
+]
+
+
+def _summary(
+    run: Run,
+    *,
+    status: str,
+    stable_ps: float,
+    verdict: str,
+    control: dict[str, Any],
+    observables: dict[str, Any] | None,
+    warnings: list[str],
+) -> dict[str, Any]:
+    """A run summary shaped as mdval/md/summary.py builds it."""
+    crashed = status == "crashed"
+    equilibration = run.equilibration_ps or 0.0
+    return {
+        "status": status,
+        "time_to_failure_ps": equilibration + stable_ps if crashed else None,
+        "failure_reason": "bond collapse: max |Δb| 0.62 Å > 0.5 Å" if crashed else None,
+        "failure_phase": "production" if crashed else None,
+        "stopped_at_ps": equilibration + stable_ps,
+        "warnings": warnings,
+        "metrics": {
+            "crashed": crashed,
+            "stable_duration_ps": stable_ps,
+            "duration_cap_ps": run.duration_ps,
+            "drift_percent": run.drift_percent,
+            "drift_meV_per_atom_per_ps": run.drift_meV_per_atom_per_ps,
+            "drift_resolved": True,
+            "force_rmse_eV_per_A": run.force_rmse_eV_per_A,
+            "inference_ms_per_step": run.inference_ms_per_step,
+            "temperature_mean_K": 271.0,
+        },
+        "criteria": [
+            {
+                "name": "energy_drift",
+                "metric": "drift_percent",
+                "value": run.drift_percent,
+                "target": 1.0,
+                "acceptable": 5.0,
+                "level": "target",
+                "unit": "%",
+                "comparison": "le",
+                "category": "energy",
+                "device": None,
+                "note": None,
+            },
+            {
+                "name": "stable_duration",
+                "metric": "stable_duration_ps",
+                "value": stable_ps,
+                "target": 5.0,
+                "acceptable": 2.0,
+                "level": "target" if not crashed else "fail",
+                "unit": "ps",
+                "comparison": "ge",
+                "category": "duration",
+                "device": None,
+                "note": None,
+            },
+        ],
+        "verdict": verdict,
+        "verdict_without_control": verdict,
+        "control": control,
+        "observables": observables,
+        "recommendation": {"recommendation": "production with caveats", "evidence": []},
+        "config": dict(run.config),
+        "provenance": {"device": "cpu", "batch_size": 1},
+    }
+
+
+def populate_observables(engine: Engine) -> ObservablesCase:
+    """zoo:tiny and its teacher gfn2-xtb on alanine dipeptide, 300 K, 1 fs, 5 ps NVE after
+    1 ps NVT: four student replicas (two crashed), three teacher replicas (its own control),
+    plus one student run on H2O whose summary has no control."""
+    student, teacher, structure = "zoo:tiny", "gfn2-xtb", "alanine-dipeptide"
+    cell = {"temperature_K": 300.0, "timestep_fs": 1.0, "duration_ps": 5.0}
+    control_key = "c0ntr01" + "9f3a" * 14
+    valid_control = {
+        "expected": True,
+        "valid": True,
+        "key": control_key,
+        "is_self": False,
+        "location": f"controls/{control_key}",
+        "status": "completed",
+        "time_to_failure_ps": None,
+        "evidence": ["the control passes energy_drift, stable_duration"],
+        "metrics": {
+            "drift_percent": 0.21,
+            "drift_resolved": True,
+            "max_deviation_percent": 0.8,
+            "fluctuation_ratio": 0.05,
+            "temperature_mean_K": 268.0,
+            "stable_duration_ps": 5.0,
+            "crashed": False,
+        },
+    }
+    self_control = {**valid_control, "is_self": True, "location": None}
+    teacher_noise = dict(STUDENT_OBSERVABLES["noise"])
+    teacher_observables = {
+        **{k: (0.0 if isinstance(v, float) else v) for k, v in teacher_noise.items()},
+        "noise": teacher_noise,
+    }
+    ids: dict[str, Any] = {"crashed": []}
+    now = utcnow()
+    with Session(engine) as s:
+        plan = [
+            (student, 0, "completed", 5.0, valid_control, STUDENT_OBSERVABLES, STUDENT_WARNINGS),
+            (student, 1, "crashed", 1.2, valid_control, None, []),
+            (student, 2, "crashed", 3.4, valid_control, None, []),
+            (student, 3, "completed", 5.0, valid_control, None, []),
+            (teacher, 0, "completed", 5.0, self_control, teacher_observables, []),
+            (teacher, 1, "completed", 5.0, self_control, teacher_observables, []),
+            (teacher, 2, "completed", 5.0, self_control, teacher_observables, []),
+        ]
+        for k, (model, seed, status, stable, control, observables, warnings) in enumerate(plan):
+            finished = now - timedelta(minutes=30 - k)
+            run = _run(
+                s,
+                model=model,
+                structure=structure,
+                reference_spec=None if model == teacher else teacher,
+                seed=seed,
+                equilibration_ps=1.0,
+                suite="m6-quick",
+                status=status,
+                created_at=finished - timedelta(minutes=5),
+                started_at=finished - timedelta(minutes=4),
+                finished_at=finished,
+                progress=1.0 if status == "completed" else 0.5,
+                total_steps=6000,
+                done_steps=6000 if status == "completed" else int(1000 * (1 + stable)),
+                verdict="pass" if status == "completed" else "fail",
+                failure_reason="bond collapse: max |Δb| 0.62 Å > 0.5 Å"
+                if status == "crashed"
+                else None,
+                time_to_failure_ps=1.0 + stable if status == "crashed" else None,
+                drift_percent=0.35,
+                drift_meV_per_atom_per_ps=0.02,
+                force_rmse_eV_per_A=0.21 if model == student else None,
+                inference_ms_per_step=4.0 if model == student else 60.0,
+                device_name="Intel(R) Xeon(R) CPU",
+                **cell,
+            )
+            s.flush()
+            run.summary = _summary(
+                run,
+                status=status,
+                stable_ps=stable,
+                verdict=run.verdict or "pass",
+                control=control,
+                observables=observables,
+                warnings=warnings,
+            )
+            if model == student and seed == 0:
+                ids["run"] = run.id
+            if model == teacher and seed == 0:
+                ids["teacher"] = run.id
+            if status == "crashed":
+                ids["crashed"].append(run.id)
+        lone = _run(
+            s,
+            model=student,
+            structure="H2O",
+            reference_spec=teacher,
+            status="completed",
+            finished_at=now,
+            progress=1.0,
+            verdict="inconclusive",
+            drift_percent=0.5,
+            **cell,
+        )
+        s.flush()
+        lone.summary = _summary(
+            lone,
+            status="completed",
+            stable_ps=5.0,
+            verdict="inconclusive",
+            control={
+                "expected": True,
+                "valid": None,
+                "evidence": [
+                    "no control run: energy criteria cannot tell the model from the protocol"
+                ],
+            },
+            observables=None,
+            warnings=[],
+        )
+        s.commit()
+        return ObservablesCase(
+            student=student,
+            teacher=teacher,
+            structure=structure,
+            run_id=ids["run"],
+            teacher_run_id=ids["teacher"],
+            crashed_ids=ids["crashed"],
+            no_control_id=lone.id,
+        )
