@@ -177,7 +177,10 @@ def test_a_short_teacher_self_run_exits_3_and_names_what_is_missing(
     assert duration["level"] == "inconclusive" and "≥ 5 ps" in duration["note"]
     assert summary["recommendation"]["level"] == "inconclusive"
     assert "needs a run that can reach ≥ 5 ps" in summary["recommendation"]["evidence"][0]
-    assert not (tmp_path / "controls").exists()  # its own control: nothing else was run
+    # its own control: nothing else ran, and the run itself is cached as the cell's control
+    cached = list((tmp_path / "controls").glob("*/summary.json"))
+    assert len(cached) == 1
+    assert json.loads(cached[0].read_text())["metrics"] == summary["metrics"]
 
 
 def test_an_unexpected_error_exits_4_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
