@@ -75,6 +75,24 @@ def test_counts_rates_and_medians(engine: Engine, suite: str) -> None:
     assert rows["lj"]["speedup"] == pytest.approx(1.0)
 
 
+def test_inconclusive_and_protocol_invalid_are_counted_apart(engine: Engine) -> None:
+    """Both states are shown on their own; a protocol-invalid run counts neither for nor
+    against the pass rate (its control failed), an inconclusive one is not a pass."""
+    name = f"lb-{uuid.uuid4().hex[:6]}"
+    for verdict in ("pass", "fail", "inconclusive", "protocol invalid", "protocol invalid"):
+        finished(engine, model="emt", suite=name, status="completed", verdict=verdict)
+    with Session(engine) as session:
+        row = {r["model"]: r for r in leaderboard(session, suite=name)}["emt"]
+        stored = session.scalars(
+            select(Run.verdict).where(Run.suite == name).order_by(Run.id)
+        ).all()
+    assert stored == ["pass", "fail", "inconclusive", "protocol invalid", "protocol invalid"]
+    assert (row["runs"], row["passed"], row["inconclusive"], row["protocol_invalid"]) == (
+        5, 1, 1, 2,
+    )  # fmt: skip
+    assert row["pass_rate"] == pytest.approx(1 / 3)
+
+
 def test_sql_and_python_aggregation_agree(engine: Engine, suite: str) -> None:
     where = _filters(suite=suite, structure_id=None, temperature_K=None, until=None)
     with Session(engine) as session:
