@@ -38,6 +38,7 @@ class _NoteFailures:
     def __init__(self, atoms: Atoms) -> None:
         self.inner = FailureDetector(atoms, TEMPERATURE_K)
         self.interval = self.inner.interval
+        self.exact_step = self.inner.exact_step  # scheduled as in a run
         self.reason: str | None = None
 
     def __call__(self, snap: Snapshot) -> None:

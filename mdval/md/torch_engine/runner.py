@@ -1,17 +1,21 @@
 """The loop: integrate a batch for one phase, hand snapshots to each replica's observers.
 
 The runner drives; observers only listen. Records leave the device only at steps where some
-observer is due (every ``record_every`` steps, typically): one host copy of the batch, then
-one :class:`~mdval.md.snapshot.Snapshot` per replica, the same objects the ASE engine
-builds. A replica whose observer raises :class:`SimulationCrashed` or :class:`RunCancelled`
+observer is due: one host copy of the batch, then one :class:`~mdval.md.snapshot.Snapshot`
+per replica, the same objects the ASE engine builds. An observer marked ``exact_step`` (the
+failure check, interval 1) is called at every step where another observer is due rather than
+at every step; when it raises, the replica is replayed alone from its last good step, one
+step at a time, so the crash is still reported at its exact step — at a cost paid only when a
+replica breaks. A replica whose observer raises :class:`SimulationCrashed` or :class:`RunCancelled`
 (or whose potential call fails) stops; it is taken out of the batch and the others go on.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -132,9 +136,11 @@ class _Runner:
         numbers = state.atomic_numbers.cpu().numpy()
         offsets = state.offsets()
         self.numbers = [numbers[offsets[s] : offsets[s + 1]].copy() for s in range(len(self.ids))]
-        self.intervals = sorted({o.interval for obs in self.observers for o in obs})
+        regular = {o.interval for obs in self.observers for o in obs if not _exact(o)}
+        self.intervals = sorted(regular or {o.interval for obs in self.observers for o in obs})
         self.outcome = PhaseOutcome(state=None, alive=[])
         self.last_call_ms = float("nan")
+        self._good: dict[int, _GoodStep] = {}  # replica id -> its last step that passed
 
     # --- the loop -------------------------------------------------------------------------
     def run(self, n_steps: int) -> PhaseOutcome:
@@ -208,20 +214,86 @@ class _Runner:
         frame = to_host(state)
         stopped: list[int] = []
         for s in range(state.n_systems):
-            due = [o for o in self.observers[s] if step % o.interval == 0]
+            due = [o for o in self.observers[s] if _exact(o) or step % o.interval == 0]
             if not due:
                 continue
             snap = self._snapshot(frame, s, step)
             try:
                 for observer in due:
                     observer(snap)
-            except (SimulationCrashed, RunCancelled) as exc:
+            except SimulationCrashed as exc:
+                refined = self._refine(s, step, exc)
+                if refined is None:
+                    self._stop(s, step, exc, frame)
+                else:
+                    self._stop(s, refined[0].step, refined[0], refined[1], row=0)
+                stopped.append(s)
+            except RunCancelled as exc:
                 self._stop(s, step, exc, frame)
                 stopped.append(s)
+            else:
+                self._remember(s, step, state)
         if stopped:
             self._keep([s for s in range(state.n_systems) if s not in stopped], state)
 
-    def _snapshot(self, frame: HostFrame, s: int, step: int) -> Snapshot:
+    def _remember(self, s: int, step: int, state: MDState) -> None:
+        """System ``s`` passed its checks at ``step``: where a replay would start."""
+        generator = self.thermostat.generators[s] if self.thermostat is not None else None
+        self._good[self.ids[s]] = _GoodStep(
+            step=step,
+            state=state,
+            row=s,
+            rng_state=None if generator is None else generator.bit_generator.state,
+        )
+
+    def _refine(
+        self, s: int, step: int, crash: SimulationCrashed
+    ) -> tuple[SimulationCrashed, HostFrame] | None:
+        """Replay system ``s`` alone from its last good step, checking every step; the first
+        failure and the frame it happened in (None when the crash was already exact)."""
+        good = self._good.get(self.ids[s])
+        exact = [o for o in self.observers[s] if _exact(o)]
+        if good is None or step - good.step <= 1 or not exact:
+            return None
+        replay = good.state.select([good.row])
+        thermostat = None
+        if self.thermostat is not None and good.rng_state is not None:
+            generator = np.random.default_rng()
+            generator.bit_generator.state = good.rng_state
+            thermostat = Thermostat(
+                [self.thermostat.temperature_K[s]], self.thermostat.friction_per_ps, [generator]
+            )
+        n_calls = len(self.model.call_times_s)
+        try:
+            for t in range(good.step + 1, step):
+                params = {} if thermostat is None else thermostat.params(replay)
+                try:
+                    replay = self.step_fn(replay, self.model, self.dt, **params)
+                except ModelCallError as exc:
+                    time_ps = t * self.timestep_fs / 1000.0
+                    return SimulationCrashed(f"the potential raised {exc}", time_ps, t), to_host(
+                        replay
+                    )
+                frame = to_host(replay)
+                snap = self._snapshot(frame, 0, t, numbers=self.numbers[s], n_dof=self.n_dof[s])
+                try:
+                    for observer in exact:
+                        observer(snap)
+                except SimulationCrashed as earlier:
+                    return earlier, frame
+        finally:
+            del self.model.call_times_s[n_calls:]  # the replay is not the run's timing
+        return None
+
+    def _snapshot(
+        self,
+        frame: HostFrame,
+        s: int,
+        step: int,
+        *,
+        numbers: np.ndarray | None = None,
+        n_dof: int | None = None,
+    ) -> Snapshot:
         rows = frame.rows(s)
         p = frame.momenta[rows]
         m = frame.masses[rows]
@@ -232,21 +304,29 @@ class _Runner:
             phase=self.phase,
             step=step,
             time_ps=step * self.timestep_fs / 1000.0,
-            numbers=self.numbers[s].copy(),
+            numbers=(self.numbers[s] if numbers is None else numbers).copy(),
             positions_A=frame.positions[rows].copy(),
             velocities_A_per_fs=velocities * units.fs,
             forces_eV_per_A=frame.forces[rows].copy(),
             epot_eV=float(frame.energies[s]),
             ekin_eV=ekin,
-            temperature_K=float(kinetic_temperature_K(ekin, self.n_dof[s])),
+            temperature_K=float(
+                kinetic_temperature_K(ekin, self.n_dof[s] if n_dof is None else n_dof)
+            ),
             inference_ms=self.last_call_ms,
         )
 
     # --- stopping replicas ----------------------------------------------------------------
     def _stop(
-        self, s: int, step: int, error: SimulationCrashed | RunCancelled, frame: HostFrame
+        self,
+        s: int,
+        step: int,
+        error: SimulationCrashed | RunCancelled,
+        frame: HostFrame,
+        *,
+        row: int | None = None,
     ) -> None:
-        rows = frame.rows(s)
+        rows = frame.rows(s if row is None else row)
         self.outcome.stopped[self.ids[s]] = ReplicaStop(
             error, step, frame.positions[rows].copy(), frame.momenta[rows].copy()
         )
@@ -275,6 +355,23 @@ class _Runner:
         self.numbers = [self.numbers[s] for s in keep]
         if self.thermostat is not None:
             self.thermostat = self.thermostat.select(keep)
+
+
+@dataclass(frozen=True)
+class _GoodStep:
+    """The last step at which a replica passed its checks: the batch state then (tensors are
+    never changed in place, so keeping it costs nothing), the replica's row in it and its
+    thermostat noise generator's state."""
+
+    step: int
+    state: MDState
+    row: int
+    rng_state: Mapping[str, Any] | None
+
+
+def _exact(observer: Observer) -> bool:
+    """An observer that must see every step (the failure check)."""
+    return bool(getattr(observer, "exact_step", False))
 
 
 def _select_params(

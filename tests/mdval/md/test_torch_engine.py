@@ -344,6 +344,28 @@ def test_crash_time_does_not_depend_on_the_record_interval() -> None:
     assert times[0] is not None and times[0] == times[1]
 
 
+def test_a_crash_found_late_is_replayed_to_its_exact_step_in_nvt_and_in_a_batch() -> None:
+    """The failure check sees only the steps where a record is due; a crash it finds there is
+    replayed from the last good step (thermostat noise included), so the crash step equals
+    that of a check at every step, alone or beside a healthy replica."""
+    systems = [(_water(0.0), 300.0, 3), (_water(-10.0), 300.0, 4)]
+    times = []
+    for every in (1, 9):
+        result = run_batch(
+            NaNBeyond(X_MAX),
+            systems,
+            n_steps=30,
+            timestep_fs=0.5,
+            record_every=every,
+            n_equilibration_steps=60,
+        )
+        bad, good = result.replicas
+        assert bad.status == "crashed" and good.status == "completed"
+        times.append((bad.phase, bad.time_to_failure_ps, bad.steps_done))
+    assert times[0] == times[1]
+    assert times[0][1] is not None and times[0][2] % 9 != 0  # not on a record step
+
+
 def test_a_raising_replica_is_isolated_and_the_others_go_on() -> None:
     systems = [(_water(-10.0), 0.0, 0), (_water(0.0), 0.0, 0)]
     result = run_batch(RaiseBeyond(X_MAX), systems, n_steps=40, timestep_fs=0.5, record_every=5)
