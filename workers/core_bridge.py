@@ -209,14 +209,9 @@ class _CancelOnly(RunListener):
 def _control(prepared: Any, controls_dir: Path | None, listener: RunListener) -> Any:
     """The control of a prepared run: itself (the reference judged against itself), cached
     under ``controls_dir``, or run now and cached; None without a reference."""
-    from mdval.controls import ControlEvidence
-    from mdval.controls.cache import find_or_run_control, is_self_controlled, key_of
+    from mdval.controls.cache import resolve_control
 
-    if prepared.reference is None:
-        return None
-    if is_self_controlled(prepared):
-        return ControlEvidence(summary={}, key=key_of(prepared), is_self=True)
-    return find_or_run_control(prepared, directory=controls_dir, listener=_CancelOnly(listener))
+    return resolve_control(prepared, directory=controls_dir, listener=_CancelOnly(listener))
 
 
 def run(

@@ -12,14 +12,9 @@ from mdval.cli import options as o
 from mdval.cli.errors import exit_code, exits_2_on_bad_input
 from mdval.cli.progress import ProgressListener
 from mdval.cli.render import print_run
-from mdval.controls.cache import (
-    cache_self_run,
-    find_or_run_control,
-    is_self_controlled,
-    store_frames,
-)
+from mdval.controls.cache import cache_self_run, resolve_control, store_frames
 from mdval.md.config import DEFAULT_EQUILIBRATION_PS, RunConfig
-from mdval.md.protocol import prepare, resolve_control, run_validation
+from mdval.md.protocol import prepare, run_validation
 from mdval.md.validation import make_config
 
 console = Console()
@@ -46,13 +41,10 @@ def execute(
     out_dir = out or default_out_dir(config)
     label = f"{config.model} · {config.structure} · {config.temperature_K:g} K"
     evidence = None
-    if control and prepared.reference is not None:
-        if is_self_controlled(prepared):
-            evidence = resolve_control(prepared)
-        else:
-            evidence = find_or_run_control(
-                prepared, listener=ProgressListener(console, f"control: {config.reference}")
-            )
+    if control:
+        evidence = resolve_control(
+            prepared, listener=ProgressListener(console, f"control: {config.reference}")
+        )
     result = run_validation(
         config,
         out_dir=out_dir,

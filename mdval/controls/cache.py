@@ -67,6 +67,21 @@ def load_control(key: str, directory: Path | None = None) -> ControlEvidence | N
     return ControlEvidence(summary=summary, key=key, frames=frames, location=str(folder))
 
 
+def resolve_control(
+    run: PreparedRun,
+    *,
+    directory: Path | None = None,
+    listener: RunListener | None = None,
+) -> ControlEvidence | None:
+    """The control a run is judged against: itself when the model is the reference, else
+    cached or run now (:func:`find_or_run_control`); None without a reference."""
+    if run.reference is None:
+        return None
+    if is_self_controlled(run):
+        return ControlEvidence(summary={}, key=key_of(run), is_self=True)
+    return find_or_run_control(run, directory=directory, listener=listener)
+
+
 def find_or_run_control(
     run: PreparedRun,
     *,

@@ -78,6 +78,8 @@ def run_validation(
     """
     run = prepared or prepare(config)
     if control == "auto":
+        from mdval.controls.cache import resolve_control  # it runs the protocol itself
+
         control = resolve_control(run)
     listener = listener or RunListener()
     started = datetime.now(UTC)
@@ -149,18 +151,6 @@ def run_validation(
         sampler=sampler,
         control=control,
     )
-
-
-def resolve_control(run: PreparedRun) -> ControlEvidence | None:
-    """The control of ``run`` for ``control="auto"``: itself when the model is the
-    reference, else cached or run now; None without a reference."""
-    from mdval.controls.cache import find_or_run_control, is_self_controlled, key_of
-
-    if run.reference is None:
-        return None
-    if is_self_controlled(run):
-        return ControlEvidence(summary={}, key=key_of(run), is_self=True)
-    return find_or_run_control(run)
 
 
 def frame_sampler(config: RunConfig, n_atoms: int) -> FrameSampler:

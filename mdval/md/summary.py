@@ -96,7 +96,10 @@ def build_summary(
     own = {"status": outcome.status, "metrics": metrics, "failure_reason": outcome.reason}
     control_metrics = _control_metrics(control, metrics)
     criteria = evaluate(metrics, profile, device=run.device, control_metrics=control_metrics)
-    absolute_verdict = verdict(evaluate(metrics, profile, device=run.device))
+    absolute = (
+        criteria if control_metrics is None else evaluate(metrics, profile, device=run.device)
+    )
+    absolute_verdict = verdict(absolute)
     run_verdict, control_block = judge(
         criteria,
         control=control,
