@@ -159,7 +159,9 @@ class _Runner:
                     if last is not None:
                         timing.step_s.append(now - last)
                     timing.steps_done = step
-                    if any(step % i == 0 for i in self.intervals):
+                    # The last step too: exact-step observers see the state a phase ends in
+                    # (the NVT -> NVE hand-over reads its energy from the failure check).
+                    if step == n_steps or any(step % i == 0 for i in self.intervals):
                         self._dispatch(step)
                     last = now
                     if self.state is None:

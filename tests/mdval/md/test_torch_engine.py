@@ -487,3 +487,23 @@ def test_listeners_get_each_replicas_records_and_can_cancel_one(morse_file: Path
     assert [r.status for r in result.replicas] == ["completed", "cancelled"]
     assert listeners[0].steps == [0, 5, 10, 15, 20, 25, 30]
     assert listeners[1].steps == [0, 5, 10]
+
+
+def test_the_hand_over_uses_the_energy_of_the_state_handed_over(
+    morse_file: Path, dipeptide: Atoms
+) -> None:
+    """21 NVT steps with records every 10: the hand-over's E_pot is that of step 21, not of
+    the last record, so NVE starts at ⟨E_pot⟩ (second half of the NVT records) + N_dof/2 k_B T."""
+    from ase import units
+
+    config = RunConfig(
+        model=str(morse_file), structure="alanine-dipeptide", duration_ps=0.005,
+        equilibration_ps=0.0105, timestep_fs=0.5, record_every=10, device="cpu",
+    )  # fmt: skip
+    result = _run(config, dipeptide, str(morse_file), "torch")
+    nvt = [r for r in result.thermo if r.phase == "equilibration"]
+    assert [r.step for r in nvt] == [0, 10, 20]
+    first = next(r for r in result.thermo if r.phase == "production")
+    n_dof = result.summary["metrics"]["n_dof"]
+    target = np.mean([r.epot_eV for r in nvt[1:]]) + 0.5 * n_dof * units.kB * 300.0
+    assert first.etot_eV == pytest.approx(target, abs=1e-9)
