@@ -126,3 +126,8 @@ def explode_after_40(device: str = "cpu") -> Calculator:
 
 def raise_after_40(device: str = "cpu") -> Calculator:
     return BrokenAfter(EMT(), 40, "raise")
+
+
+def fails_to_load(device: str = "cpu") -> Calculator:
+    """A factory whose checkpoint is broken: it raises while loading, before any step."""
+    raise RuntimeError("invalid load key, '\\x00' (a corrupt checkpoint)")

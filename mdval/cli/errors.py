@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from mdval.errors import InputError
 
@@ -49,7 +50,7 @@ def exits_2_on_bad_input(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except InputError as exc:
-            stderr.print(f"[bold red]error:[/] {exc}", highlight=False)
+            stderr.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(EXIT_INPUT) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
             raise
@@ -57,7 +58,7 @@ def exits_2_on_bad_input(func: F) -> F:
             if os.environ.get("MDVAL_DEBUG"):
                 raise
             stderr.print(
-                f"[bold red]internal error:[/] {type(exc).__name__}: {exc} "
+                f"[bold red]internal error:[/] {type(exc).__name__}: {escape(str(exc))} "
                 "(MDVAL_DEBUG=1 shows the traceback)",
                 highlight=False,
             )

@@ -37,4 +37,7 @@ def prepare(config: RunConfig) -> PreparedRun:
         check_periodic(atoms, reference, role="reference")
     load_profile(config.profile)  # an unknown profile is bad input too
     device = resolve_device(config.device)
+    model.check_builds(device)
+    if reference is not None:
+        reference.check_builds(device)
     return PreparedRun(config, atoms, model, reference, device)

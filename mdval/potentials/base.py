@@ -32,6 +32,11 @@ from typing import Any
 
 from ase.calculators.calculator import Calculator
 
+from mdval.errors import MdvalError, PotentialError
+
+#: Kinds whose calculator is built by third-party code that may fail on load.
+LAZY_KINDS = frozenset({"py", "family"})
+
 #: Every element (None = no restriction known).
 AnyElements = None
 
@@ -46,7 +51,7 @@ class PotentialEntry:
 
     spec: str
     name: str
-    kind: str  # "xtb" | "ase" | "torchscript" | "zoo" | "py"
+    kind: str  # "xtb" | "ase" | "torchscript" | "zoo" | "py" | "family"
     sha256: str
     supported_elements: frozenset[str] | None
     factory: Callable[[str], Calculator] = field(repr=False, compare=False)
@@ -54,13 +59,40 @@ class PotentialEntry:
     torchscript_path: Path | None = None
     periodic_ok: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    _built: dict[str, Calculator] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def is_torch(self) -> bool:
+        """A TorchScript model the batched torch engine can run."""
         return self.torchscript_path is not None
 
+    @property
+    def uses_torch(self) -> bool:
+        """A torch model of any kind (it can run on a GPU): TorchScript or a family."""
+        return self.is_torch or bool(self.extra.get("uses_torch"))
+
     def make_calculator(self, device: str = "cpu") -> Calculator:
-        return self.factory(device)
+        """A fresh calculator on ``device``. A factory that raises (a broken checkpoint, a
+        package that fails inside) is bad input: :class:`PotentialError`, one line."""
+        first = self._built.pop(device, None)
+        if first is not None:
+            return first
+        try:
+            return self.factory(device)
+        except MdvalError:
+            raise
+        except Exception as exc:
+            text = " ".join(str(exc).split())[:300] or "no message"
+            raise PotentialError(
+                f"{self.spec}: the model could not be built: {type(exc).__name__}: {text}"
+            ) from None
+
+    def check_builds(self, device: str) -> None:
+        """Build the calculator now (before a run writes any file) and keep it for the next
+        :meth:`make_calculator` on ``device``, so that a model that cannot load fails as bad
+        input with nothing left behind, at no second load."""
+        if self.kind in LAZY_KINDS and device not in self._built:
+            self._built[device] = self.make_calculator(device)
 
     def describe(self) -> dict[str, Any]:
         """JSON-friendly description (provenance, API listings)."""
@@ -74,4 +106,6 @@ class PotentialEntry:
             if self.supported_elements is not None
             else None,
             "periodic_ok": self.periodic_ok,
+            "uses_torch": self.uses_torch,
+            **{k: self.extra[k] for k in ("family", "dtype") if k in self.extra},
         }

@@ -9,7 +9,11 @@ spec                   potential
 ``zoo:NAME``           a model shipped in ``mdval/zoo/weights/NAME.pt``
 ``path/to/model.pt``   a TorchScript file (``.pt``/``.pth``), contract in ``base.py``
 ``py:module:factory``  an allow-listed Python factory of an ASE calculator
+``ani:1x`` ...         a published model family, options after ``?`` (``families/``)
 =====================  ===================================================================
+
+Families: ``ani:1x|2x|1ccx``, ``sevennet:7net-0|PATH.pth``, ``chgnet:0.3.0|PATH.pth.tar``,
+``mace:PATH.model``, ``orb:PATH.ckpt``, ``fairchem:PATH.pt`` (see docs/potentials.md).
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from mdval.potentials.base import PotentialEntry
 TORCHSCRIPT_SUFFIXES = (".pt", ".pth")
 ACCEPTED_FORMS = (
     "gfn2-xtb, emt, lj, zoo:<name>, a TorchScript file path (*.pt), "
-    "or py:<module>:<factory> (allow-listed)"
+    "py:<module>:<factory> (allow-listed), or a model family: ani:1x, sevennet:7net-0, "
+    "chgnet:0.3.0, mace:<file.model>, orb:<file.ckpt>, fairchem:<file.pt>"
 )
 
 
@@ -52,6 +57,10 @@ def resolve_potential(spec: str) -> PotentialEntry:
         from mdval.potentials.zoo_slot import resolve_zoo
 
         return resolve_zoo(text[len("zoo:") :].strip())
+    from mdval.potentials.families import family_entry, is_family_spec
+
+    if is_family_spec(text):
+        return family_entry(text)
     if lowered.startswith("py:"):
         from mdval.potentials.pyfactory import py_entry
 

@@ -15,7 +15,10 @@ from typer.testing import CliRunner
 from mdval.cli.main import app
 from mdval.settings import get_settings
 
-ALLOW = '["py:mdval.testing:nan_after_40", "py:mdval.testing:harmonic_factory"]'
+ALLOW = (
+    '["py:mdval.testing:nan_after_40", "py:mdval.testing:harmonic_factory", '
+    '"py:mdval.testing:fails_to_load"]'
+)
 
 
 @pytest.fixture(autouse=True)
@@ -122,6 +125,10 @@ def test_crash_exits_1(tmp_path: Path) -> None:
         (["--model", "py:os:system", "--structure", "H2O"], "allowlist"),
         (["--model", "emt", "--structure", "H2O"], "does not support element"),
         (["--model", "lj", "--structure", "H2O", "--reference", "emt"], "reference"),
+        (["--model", "py:mdval.testing:fails_to_load", "--structure", "H2O"], "corrupt"),
+        (["--model", "lj", "--structure", "H2O", "-r", "py:mdval.testing:fails_to_load"], "load"),
+        (["--model", "ani:1x?dtype=float16", "--structure", "H2O"], "float32, float64"),
+        (["--model", "orb:/no/such.ckpt", "--structure", "H2O"], "mdval[orb]"),
     ],
 )
 def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, args: list[str], needle: str) -> None:
@@ -129,7 +136,7 @@ def test_bad_input_exits_2_naming_the_problem(tmp_path: Path, args: list[str], n
     assert code == 2, output
     assert needle.lower() in output.lower()
     assert "Traceback" not in output
-    assert not (tmp_path / "x" / "summary.json").exists()
+    assert not (tmp_path / "x").exists()  # nothing left behind
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,68 @@
+"""Published model families as specs: ``ani:1x``, ``sevennet:7net-0``, ``chgnet:0.3.0``,
+``mace:PATH``, ``orb:PATH``, ``fairchem:PATH`` — each an adapter module with one job (load
+its package's model and give an ASE calculator), options after ``?``.
+
+Families run no user code (only the named, installed package), so they need no allowlist,
+unlike ``py:`` factories. A family whose package is missing says which extra to install.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+from typing import Any
+
+from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.loading import package_version
+from mdval.potentials.families.spec import parse_family_spec, split_family
+
+#: Family name -> adapter module (each declares FAMILY, DIST, EXTRA, SUMMARY, EXAMPLE, OPTIONS
+#: and ``entry(spec)``).
+FAMILIES = ("ani", "sevennet", "chgnet", "mace", "orb", "fairchem")
+
+
+def _adapter(name: str) -> ModuleType:
+    return importlib.import_module(f"mdval.potentials.families.{name}")
+
+
+def is_family_spec(text: str) -> bool:
+    family, _, _ = split_family(text)
+    return family in FAMILIES and ":" in text
+
+
+def family_entry(text: str) -> PotentialEntry:
+    """The entry of a family spec (loads the model once per process to count parameters)."""
+    family, _, _ = split_family(text)
+    adapter = _adapter(family)
+    spec = parse_family_spec(text, options=adapter.OPTIONS)
+    entry: PotentialEntry = adapter.entry(spec)
+    return entry
+
+
+def describe_families() -> list[dict[str, Any]]:
+    """The catalogue of families: options, shipped checkpoints, extra, installed version."""
+    out = []
+    for name in FAMILIES:
+        adapter = _adapter(name)
+        installed = package_version(adapter.DIST)
+        out.append(
+            {
+                "family": name,
+                "summary": adapter.SUMMARY,
+                "example": adapter.EXAMPLE,
+                "extra": adapter.EXTRA,
+                "package": adapter.DIST,
+                "installed": None if installed == "unknown" else installed,
+                "shipped": sorted(getattr(adapter, "_SHIPPED", {})),
+                "options": [
+                    {
+                        "name": o.name,
+                        "choices": list(o.choices),
+                        "default": o.default,
+                        "help": o.help,
+                    }
+                    for o in adapter.OPTIONS
+                ],
+            }
+        )
+    return out
