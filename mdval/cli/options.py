@@ -13,7 +13,8 @@ Model = Annotated[
         "--model",
         "-m",
         help="Potential under test: gfn2-xtb, emt, lj, zoo:NAME, a TorchScript .pt file, "
-        "or py:module:factory (allowlisted).",
+        "a published model (ani:1x, sevennet:7net-0, chgnet:0.3.0, mace:FILE.model; options "
+        "after ?, e.g. ani:1x?dtype=float64) or py:module:factory (allowlisted).",
     ),
 ]
 Reference = Annotated[
@@ -30,7 +31,8 @@ Structure = Annotated[
     typer.Option(
         "--structure",
         "-s",
-        help="Built-in name (H2O, CH4, alanine, alanine-dipeptide, cu-fcc), a file ASE "
+        help="Built-in name (H2O, CH4, alanine, alanine-dipeptide, cu-fcc, si-diamond, "
+        "water-box), a file ASE "
         "reads, or smiles:<SMILES>.",
     ),
 ]

@@ -94,6 +94,31 @@ BUILTINS: tuple[BuiltinStructure, ...] = (
         ),
         aliases=("cu_fcc", "cu", "copper"),
     ),
+    BuiltinStructure(
+        name="si-diamond",
+        filename="si_diamond.xyz",
+        formula="Si64",
+        n_atoms=64,
+        periodic=True,
+        description=(
+            "Diamond silicon, 64 atoms: the cubic cell (a = 5.431 Å) repeated 2×2×2, "
+            "periodic; ideal lattice positions."
+        ),
+        aliases=("si_diamond", "si", "silicon"),
+    ),
+    BuiltinStructure(
+        name="water-box",
+        filename="water_box.xyz",
+        formula="H128O64",
+        n_atoms=192,
+        periodic=True,
+        description=(
+            "Liquid-water start: 64 H2O molecules (the built-in geometry), randomly oriented "
+            "on a 4×4×4 grid in a periodic cube at 0.997 g/cm³ (12.4 Å); no two molecules "
+            "closer than 2 Å. Not equilibrated: equilibrate in NVT first."
+        ),
+        aliases=("water_box", "water64", "h2o-box"),
+    ),
 )
 
 _BY_KEY: dict[str, BuiltinStructure] = {

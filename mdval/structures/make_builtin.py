@@ -43,10 +43,65 @@ def cu_fcc() -> Atoms:
     return bulk("Cu", "fcc", a=3.61, cubic=True).repeat((2, 2, 2))
 
 
+def si_diamond() -> Atoms:
+    """Diamond Si, the cubic cell (a = 5.431 Å) repeated 2×2×2: 64 atoms, periodic."""
+    return bulk("Si", "diamond", a=5.431, cubic=True).repeat((2, 2, 2))
+
+
+WATER_DENSITY_G_PER_CM3 = 0.997
+WATER_MIN_GAP_A = 2.0  # closest H···H / O···H between molecules in the start
+
+
+def water_box(n_side: int = 4) -> Atoms:
+    """``n_side**3`` water molecules (the built-in H2O geometry), randomly oriented on a
+    cubic grid at 0.997 g/cm³ in a periodic cube; orientations redrawn (seeded) until no two
+    molecules come closer than 2 Å."""
+    from ase.data import atomic_masses
+    from ase.io import read
+    from ase.units import _amu
+    from scipy.spatial.transform import Rotation
+
+    molecule = read(DATA_DIR / "h2o.xyz")
+    molecule.positions -= molecule.get_center_of_mass()
+    n = n_side**3
+    mass_g = n * float(atomic_masses[[8, 1, 1]].sum()) * _amu * 1e3
+    side_A = (mass_g / WATER_DENSITY_G_PER_CM3) ** (1 / 3) * 1e8
+    rng = np.random.default_rng(SEED)
+    grid = (np.indices((n_side,) * 3).reshape(3, -1).T + 0.5) * side_A / n_side
+    box = Atoms(cell=[side_A] * 3, pbc=True)
+    for centre in grid:
+        for _ in range(200):
+            rotated = molecule.copy()
+            rotated.positions = Rotation.random(random_state=rng).apply(molecule.positions)
+            rotated.positions += centre
+            trial = box + rotated
+            if len(box) == 0:
+                break
+            placed = range(len(box))
+            gaps = np.concatenate(
+                [trial.get_distances(i, placed, mic=True) for i in range(len(box), len(trial))]
+            )
+            if gaps.min() >= WATER_MIN_GAP_A:
+                break
+        else:
+            raise RuntimeError("could not place a water molecule without a close contact")
+        box = trial
+    return box
+
+
+#: Crystals and boxes, built with ase.build (no SMILES).
+CRYSTALS = {
+    "cu-fcc": (cu_fcc, "ase.build.bulk('Cu', 'fcc', a=3.61, cubic=True).repeat(2)"),
+    "si-diamond": (si_diamond, "ase.build.bulk('Si', 'diamond', a=5.431, cubic=True).repeat(2)"),
+    "water-box": (water_box, f"64 H2O (built-in geometry) on a 4x4x4 grid, seed {SEED}"),
+}
+
+
 def build(entry: BuiltinStructure) -> Atoms:
-    if entry.smiles is None:
-        atoms = cu_fcc()
-        atoms.info["source"] = "ase.build.bulk('Cu', 'fcc', a=3.61, cubic=True).repeat(2)"
+    if entry.smiles is None or entry.name in CRYSTALS:
+        make, source = CRYSTALS[entry.name]
+        atoms = make()
+        atoms.info["source"] = source
         return atoms
     start = smiles_to_atoms(entry.smiles, seed=SEED)
     atoms, energy, max_force = relax_gfn2(start)

@@ -21,6 +21,8 @@ EXPECTED = {
     "alanine": ("C3H7NO2", 13, False),
     "alanine-dipeptide": ("C6H12N2O2", 22, False),
     "cu-fcc": ("Cu32", 32, True),
+    "si-diamond": ("Si64", 64, True),
+    "water-box": ("H128O64", 192, True),
 }
 
 
@@ -58,6 +60,25 @@ def test_cu_fcc_is_the_ideal_2x2x2_cubic_crystal() -> None:
     _, _, d = neighbor_list("ijd", atoms, 2.6)
     assert len(d) == 32 * 12  # 12 nearest neighbours each
     np.testing.assert_allclose(d, 3.61 / np.sqrt(2), atol=1e-6)
+
+
+def test_si_diamond_is_tetrahedral() -> None:
+    atoms = load_structure("si-diamond")
+    _, _, d = neighbor_list("ijd", atoms, 2.6)
+    assert len(d) == 64 * 4  # 4 nearest neighbours each
+    np.testing.assert_allclose(d, 5.431 * np.sqrt(3) / 4, atol=1e-6)
+
+
+def test_water_box_is_64_whole_molecules_at_liquid_density() -> None:
+    atoms = load_structure("water-box")
+    density_g_per_cm3 = atoms.get_masses().sum() * 1.66053907e-24 / (atoms.get_volume() * 1e-24)
+    assert density_g_per_cm3 == pytest.approx(0.997, rel=1e-3)
+    i, j, d = neighbor_list("ijd", atoms, 1.2)  # covalent O-H only
+    oxygens = np.flatnonzero(atoms.numbers == 8)
+    assert sorted(np.bincount(i, minlength=len(atoms))[oxygens]) == [2] * 64
+    assert d.min() > 0.9
+    _, _, far = neighbor_list("ijd", atoms, 2.0)
+    assert len(far) == len(d) + 2 * 64  # + each molecule's own H-H: molecules start apart
 
 
 def test_molecules_have_sensible_bonds() -> None:

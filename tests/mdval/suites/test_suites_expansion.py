@@ -36,6 +36,18 @@ def test_m6_quick_expands_to_three_seeds_of_three_structures_in_order() -> None:
     assert [c.seed for c in configs] == [0, 1, 2] * 3
 
 
+def test_materials_quick_is_periodic_against_a_materials_teacher() -> None:
+    configs = expand("materials-quick", model="chgnet:0.3.0")
+    assert load_suite("materials-quick").n_runs == len(configs) == 8
+    assert {c.structure for c in configs} == {"cu-fcc", "si-diamond"}
+    assert {(c.temperature_K, c.timestep_fs) for c in configs} == set(
+        itertools.product((300.0, 600.0), (1.0, 2.0))
+    )
+    assert {(c.reference, c.equilibration_ps, c.duration_ps) for c in configs} == {
+        ("sevennet:7net-0", 0.5, 1.0)
+    }
+
+
 def test_m6_full_is_the_product_plus_the_long_run() -> None:
     configs = expand("m6-full", model="zoo:tiny")
     assert len(configs) == 4 * 3 * 3 * 3 + 1 == 109 == load_suite("m6-full").n_runs
