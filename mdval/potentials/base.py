@@ -63,8 +63,9 @@ class PotentialEntry:
 
     @property
     def is_torch(self) -> bool:
-        """A TorchScript model the batched torch engine can run."""
-        return self.torchscript_path is not None
+        """A model the batched torch engine can run: a TorchScript file, or a family with an
+        adapter onto the same contract (``extra["batched"]``, a ``device -> module``)."""
+        return self.torchscript_path is not None or callable(self.extra.get("batched"))
 
     @property
     def uses_torch(self) -> bool:

@@ -69,7 +69,11 @@ class ForceModel:
         *,
         time_calls: bool = True,
     ) -> ForceModel:
-        """The model of a torch potential; InputError for any other kind."""
+        """The model of a torch potential; InputError for any other kind. A family's
+        adapter keeps the family's own dtype (its option), whatever ``dtype`` says."""
+        batched = entry.extra.get("batched")
+        if entry.torchscript_path is None and callable(batched):
+            return cls(batched(device).eval(), time_calls=time_calls)
         if entry.torchscript_path is None:
             raise InputError(
                 f"the torch engine needs a torch potential (zoo:NAME or a TorchScript .pt "
