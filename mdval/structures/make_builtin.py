@@ -61,7 +61,8 @@ def water_box(n_side: int = 4) -> Atoms:
     from ase.units import _amu
     from scipy.spatial.transform import Rotation
 
-    molecule = read(DATA_DIR / "h2o.xyz")
+    molecule = read(DATA_DIR / "h2o.xyz", index=0)
+    assert isinstance(molecule, Atoms)
     molecule.positions -= molecule.get_center_of_mass()
     n = n_side**3
     mass_g = n * float(atomic_masses[[8, 1, 1]].sum()) * _amu * 1e3
@@ -71,7 +72,7 @@ def water_box(n_side: int = 4) -> Atoms:
     box = Atoms(cell=[side_A] * 3, pbc=True)
     for centre in grid:
         for _ in range(200):
-            rotated = molecule.copy()
+            rotated: Atoms = molecule.copy()
             rotated.positions = Rotation.random(random_state=rng).apply(molecule.positions)
             rotated.positions += centre
             trial = box + rotated
