@@ -8,16 +8,18 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from sqlalchemy import Engine
 
 from app.api.errors import install_error_handlers
+from app.api.limits import BodySizeLimitMiddleware
 from app.api.main import api_router
 from app.core.config import Settings, get_settings
 from app.db.session import make_engine
 from app.services.leaderboard import LeaderboardCache
 from app.services.queue import CeleryQueue, Queue
 from app.services.reaper import ReaperThread
+from app.services.redaction import remember_caller
 
 log = logging.getLogger(__name__)
 
@@ -58,7 +60,11 @@ def create_app(
     app.state.queue = queue
     app.state.leaderboards = LeaderboardCache()
     install_error_handlers(app)
-    app.include_router(api_router, prefix=API_PREFIX)
+    # a body over its limit is refused while it is read, before routing, authentication or
+    # parsing see it (the dashboard's callbacks included)
+    app.add_middleware(BodySizeLimitMiddleware, settings=settings, api_prefix=API_PREFIX)
+    # every API route remembers its caller's token for the redaction of anonymous reads
+    app.include_router(api_router, prefix=API_PREFIX, dependencies=[Depends(remember_caller)])
     if with_dashboard if with_dashboard is not None else settings.dashboard_factory:
         _attach_dashboard(app, settings.dashboard_factory)
     return app

@@ -16,14 +16,16 @@ import subprocess
 import sys
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import typer
 import uvicorn
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.core.config import Settings
+from app.core.security import hash_token
 from app.crud import catalog
 from app.crud.tokens import create_token, revoke_tokens
 from app.db.migrate import upgrade
@@ -95,27 +97,60 @@ def worker_commands(settings: Settings) -> list[list[str]]:
     return [runs, checks]
 
 
-def admin_token(engine: Engine, settings: Settings) -> str:
-    """``MDVAL_ADMIN_TOKEN`` when set, else a fresh token (older standalone ones revoked)."""
+@dataclass(frozen=True)
+class AdminToken:
+    """The admin token to print at start (None: none may be printed) and why not."""
+
+    token: str | None
+    notice: str | None = None
+
+
+def admin_token(engine: Engine, settings: Settings) -> AdminToken:
+    """``MDVAL_ADMIN_TOKEN`` when set, else a fresh token (older standalone ones revoked).
+
+    A configured token that was revoked stays revoked (a revocation is never undone
+    behind the operator's back) and is not printed: the notice says how to get back in."""
     with Session(engine) as session:
         if settings.admin_token:
-            from app.core.security import hash_token
-
-            exists = (
-                session.query(ApiToken)
-                .filter_by(token_hash=hash_token(settings.admin_token))
-                .first()
+            row = session.scalar(
+                select(ApiToken).where(ApiToken.token_hash == hash_token(settings.admin_token))
             )
-            if exists is None:
+            if row is None:
                 create_token(
                     session, name=ADMIN_TOKEN_NAME, role="admin", token=settings.admin_token
                 )
-            session.commit()
-            return settings.admin_token
+                session.commit()
+                return AdminToken(settings.admin_token)
+            if row.revoked_at is not None:
+                return AdminToken(None, _revoked_notice(row, settings))
+            if row.role != "admin":
+                return AdminToken(
+                    None,
+                    f"MDVAL_ADMIN_TOKEN is the token '{row.name}' with role '{row.role}', not "
+                    "an admin token; its role is left as it is. " + _recovery(settings),
+                )
+            return AdminToken(settings.admin_token)
         revoke_tokens(session, name=ADMIN_TOKEN_NAME)
         _row, plaintext = create_token(session, name=ADMIN_TOKEN_NAME, role="admin")
         session.commit()
-        return plaintext
+        return AdminToken(plaintext)
+
+
+def _revoked_notice(row: ApiToken, settings: Settings) -> str:
+    when = row.revoked_at.strftime("%Y-%m-%d %H:%M UTC") if row.revoked_at else "earlier"
+    return (
+        f"the configured MDVAL_ADMIN_TOKEN (token '{row.name}', {row.prefix}...) was revoked "
+        f"on {when}; it stays revoked and does not work. " + _recovery(settings)
+    )
+
+
+def _recovery(settings: Settings) -> str:
+    return (
+        "To get an admin token: restart with a new MDVAL_ADMIN_TOKEN (24 or more random "
+        "characters), or without MDVAL_ADMIN_TOKEN (a fresh one is printed), or mint one "
+        f"now: MDVAL_DATABASE_URL={settings.database_url} mdval token create --name admin "
+        "--role admin"
+    )
 
 
 def queue_demo(engine: Engine, settings: Settings, seeding: subprocess.Popen[bytes]) -> None:
@@ -163,7 +198,7 @@ def serve(*, host: str, port: int, data_dir: Path, demo: bool) -> None:
     ensure_local_dirs(settings)
     upgrade(settings.database_url)
     engine = make_engine(settings.database_url)
-    token = admin_token(engine, settings)
+    admin = admin_token(engine, settings)
     env = child_env(settings)
 
     children: list[subprocess.Popen[bytes]] = []
@@ -176,7 +211,10 @@ def serve(*, host: str, port: int, data_dir: Path, demo: bool) -> None:
     url = f"http://{host}:{port}"
     typer.echo(f"mdval standalone: {url}  (API {url}/api/v1, docs {url}/docs)")
     typer.echo(f"data: {settings.data_dir}")
-    typer.echo(f"admin token: {token}")
+    if admin.token is not None:
+        typer.echo(f"admin token: {admin.token}")
+    if admin.notice is not None:
+        typer.echo(f"WARNING: no admin token: {admin.notice}", err=True)
     # uvicorn re-raises SIGTERM after its own shutdown; make it an exception so that the
     # workers are stopped below instead of being orphaned
     signal.signal(signal.SIGTERM, lambda signum, _frame: sys.exit(128 + signum))

@@ -19,6 +19,7 @@ from app.crud import bench as bench_crud
 from app.crud import runs as runs_crud
 from app.crud import tokens as tokens_crud
 from app.db.models import ApiToken, BenchJob, Run
+from app.schemas.common import Int64
 from app.services.leaderboard import LeaderboardCache
 from app.services.queue import Queue
 
@@ -120,7 +121,7 @@ AdminDep = Annotated[ApiToken, Depends(admin)]
 def get_run(
     session: SessionDep,
     _reader: ReaderDep,
-    run_id: Annotated[int, Path(ge=1, description="The run's id.")],
+    run_id: Annotated[Int64, Path(ge=1, description="The run's id.")],
 ) -> Run:
     run = runs_crud.get_run(session, run_id=run_id)
     if run is None:
@@ -134,7 +135,7 @@ RunDep = Annotated[Run, Depends(get_run)]
 def get_bench_job(
     session: SessionDep,
     _reader: ReaderDep,
-    job_id: Annotated[int, Path(ge=1, description="The benchmark job's id.")],
+    job_id: Annotated[Int64, Path(ge=1, description="The benchmark job's id.")],
 ) -> BenchJob:
     job = bench_crud.get_job(session, job_id=job_id)
     if job is None:

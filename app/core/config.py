@@ -120,6 +120,28 @@ class Settings(BaseSettings):
     batch_max_replicas_gpu: int = Field(
         default=256, ge=1, description="Most runs of one submission a GPU worker batches."
     )
+    requeue_unclaimed_after_s: float = Field(
+        default=600.0,
+        gt=0,
+        description="Re-send a queued run published this long ago that no worker has claimed "
+        "(its message may have been lost: a broker restarted empty, a failover, an eviction); "
+        "only as many as the broker's queue is short of its queued runs.",
+    )
+    short_task_time_limit_s: float = Field(
+        default=60.0,
+        ge=5,
+        description="Hard time limit of a validate/describe/check task (the soft limit is "
+        "5 s earlier); as long as the API waits for one by default (validate_timeout_s).",
+    )
+    max_request_body_kb: float = Field(
+        default=1024.0,
+        gt=0,
+        description="Largest request body other than an upload (JSON, forms); refused with "
+        "413 while it is read, before authentication.",
+    )
+    dashboard_session_max_age_s: int = Field(
+        default=12 * 3600, ge=60, description="How long a dashboard sign-in lasts."
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property

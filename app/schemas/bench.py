@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.schemas.common import Text
 
 BenchStatus = Literal["queued", "running", "completed", "failed"]
 BenchDevice = Literal["auto", "cpu", "cuda"]
@@ -29,6 +31,8 @@ MAX_THREADS = 256
 #: Water clusters the core builds itself (``mdval.bench.systems.water_cluster``).
 WATER_CLUSTER = re.compile(r"^water-(\d+)$")
 MAX_WATER_MOLECULES = 500
+#: A potential or structure spec in a list.
+Spec = Annotated[Text, Field(max_length=1000)]
 
 
 def _no_duplicates(values: list[Any], what: str) -> list[Any]:
@@ -46,28 +50,28 @@ class BenchCreate(BaseModel):
     for the three students); ``quick: false`` is the full plan (1-256 replicas, long
     trajectories, cost against size — minutes)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
-    models: list[str] = Field(
+    models: list[Spec] = Field(
         default_factory=lambda: list(ZOO_STUDENTS),
         min_length=1,
         max_length=MAX_MODELS,
         description="Torch potentials to measure (specs or names); the first is the baseline "
         "of the speed-up ratios.",
     )
-    structure: str = Field(
+    structure: Text = Field(
         "alanine-dipeptide",
         min_length=1,
         max_length=1000,
         description="Structure of the single-system, batch and long-trajectory measurements.",
     )
-    size_structures: list[str] | None = Field(
+    size_structures: list[Spec] | None = Field(
         None,
         max_length=MAX_SIZE_STRUCTURES,
         description="Structures of the cost-against-size experiment (registered structures "
         "or water-N clusters); default: none with quick, the core's eight with the full plan.",
     )
-    teacher: str | None = Field(
+    teacher: Text | None = Field(
         "gfn2-xtb",
         max_length=500,
         description="Reference potential timed through the ASE engine (any potential); "

@@ -12,6 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
+from app.schemas.common import Text
 from mdval.md.config import RunConfig
 
 RunStatus = Literal["queued", "running", "completed", "crashed", "failed", "cancelled"]
@@ -24,7 +25,8 @@ SPEC_FIELDS = ("model", "structure", "reference")
 
 RunParameters: type[BaseModel] = create_model(  # type: ignore[call-overload]
     "RunParameters",
-    __config__=ConfigDict(extra="forbid"),
+    # strict: "5" or true for a number is a 422, not silently coerced
+    __config__=ConfigDict(extra="forbid", strict=True),
     __doc__="Protocol parameters of one run (the core's RunConfig); units in the names.",
     **{
         name: (field.annotation, field)
@@ -44,6 +46,9 @@ def run_config_error(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+#: The ``reference`` that means "none" (for a suite: instead of the suite's own reference).
+NO_REFERENCE = "none"
+
 #: Fields that a suite defines itself; a suite request may not set them.
 SUITE_OWNED_FIELDS = frozenset(
     {"structure", "temperature_K", "timestep_fs", "duration_ps", "equilibration_ps", "seed"}
@@ -53,15 +58,24 @@ SUITE_OWNED_FIELDS = frozenset(
 class RunCreate(RunParameters):
     """``POST /api/v1/runs``: one run (``structure`` set) or a whole suite (``suite`` set)."""
 
-    model: str = Field(..., min_length=1, max_length=500, description="Model spec or name.")
-    structure: str | None = Field(
+    model: Text = Field(..., min_length=1, max_length=500, description="Model spec or name.")
+    structure: Text | None = Field(
         None, min_length=1, max_length=1000, description="Structure spec (built-in, smiles:...)."
     )
-    reference: str | None = Field(
-        None, max_length=500, description="Reference (teacher) spec; omit to skip force errors."
+    reference: Text | None = Field(
+        None,
+        max_length=500,
+        description='Reference (teacher) spec. One run: omitted or "none" skips force '
+        'errors. A suite: omitted takes the suite\'s reference, "none" runs without one.',
     )
-    suite: str | None = Field(
+    suite: Text | None = Field(
         None, min_length=1, max_length=200, description="Queue this suite for the model."
+    )
+    profile: Text = Field(
+        RunConfig.model_fields["profile"].default,
+        min_length=1,
+        max_length=100,
+        description=RunConfig.model_fields["profile"].description,
     )
 
     @model_validator(mode="after")
@@ -75,7 +89,7 @@ class RunCreate(RunParameters):
                     f"suite '{self.suite}' defines {', '.join(clash)} itself; drop "
                     f"{'it' if len(clash) == 1 else 'them'} or submit single runs"
                 )
-        if self.reference == "":
+        if self.reference == "" or (self.reference == NO_REFERENCE and self.suite is None):
             self.reference = None
         if self.suite is None:
             try:  # the core's cross-field rules (step count) on the final numbers

@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import Text
 
 
 class Check(BaseModel):
@@ -32,7 +34,9 @@ Role = Literal["viewer", "submitter", "admin"]
 
 
 class TokenCreate(BaseModel):
-    name: str = Field(..., min_length=1, max_length=100)
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Text = Field(..., min_length=1, max_length=100)
     role: Role = "viewer"
 
 

@@ -12,7 +12,17 @@ How a request is validated without torch or ase in the API process
    resolves them with the core (``resolve_potential``, ``load_structure``,
    ``check_elements``, ``expand``) and the API waits for the answer (``validate_timeout_s``),
    then registers what the worker described.
+4. What the engines would refuse when the run starts (``engine: torch`` with a non-torch
+   potential or a periodic structure) is refused here with the core's own rule
+   (:func:`mdval.md.compatibility.check_engine`, no torch import). ``device: cuda`` is
+   refused unless a worker consuming the gpu queue has sent a heartbeat recently: the API
+   cannot see a GPU itself, and a cuda run with no such worker would wait forever (a
+   worker on the gpu queue that has no CUDA still fails the run when it starts it).
 Only when all of that passed are rows written; messages are published after the commit.
+
+No database transaction is open while the API waits for a worker's answer: the lookups'
+read transaction is ended before the broker call, and what the worker described is
+registered afterwards in a short transaction of its own.
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -33,10 +44,13 @@ from app.api.errors import ApiError
 from app.core.config import Settings
 from app.crud import catalog
 from app.crud import runs as runs_crud
-from app.db.models import ApiToken, IdempotencyKey, Potential, Run, Structure
-from app.schemas.runs import RunCreate, RunParameters, RunSubmission
+from app.db.base import utcnow
+from app.db.models import ApiToken, IdempotencyKey, Potential, Run, Structure, WorkerHeartbeat
+from app.schemas.runs import NO_REFERENCE, RunCreate, RunParameters, RunSubmission
 from app.services.queue import Queue
 from app.services.views import run_read
+from mdval.errors import InputError
+from mdval.md.compatibility import check_engine
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +190,30 @@ def check_compatible(model: Potential, structure: Structure, *, role: str) -> No
         )
 
 
+def check_engine_compatible(model: Potential, structure: Structure, *, engine: str) -> None:
+    """The engines' own rule (:func:`mdval.md.compatibility.check_engine`) on registry data."""
+    try:
+        check_engine(
+            engine,
+            potential_spec=model.spec,
+            potential_kind=model.kind,
+            is_torch=catalog.is_torch_potential(model),
+            periodic=structure.periodic,
+        )
+    except InputError as exc:
+        raise ApiError(422, str(exc), field="engine") from None
+
+
+def live_workers_on(session: Session, *, settings: Settings, queue: str) -> list[str]:
+    """Names of the workers that consume ``queue`` and sent a heartbeat recently (the same
+    window as ``GET /health``)."""
+    cutoff = utcnow() - timedelta(seconds=3 * settings.heartbeat_interval_s + 5)
+    rows = session.scalars(
+        select(WorkerHeartbeat).where(WorkerHeartbeat.last_seen_at >= cutoff)
+    ).all()
+    return [w.name for w in rows if queue in (w.queues or [])]
+
+
 # --- planning -------------------------------------------------------------------------------
 
 
@@ -208,6 +246,7 @@ class Planner:
         self.user = user
         self.registered = False  # whether a worker's answer added registry rows
         self._seeded: bool | None = None
+        self._gpu_alive: bool | None = None
 
     @property
     def seeded(self) -> bool:
@@ -267,14 +306,39 @@ class Planner:
         return True
 
     def _ask_worker(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Ask a worker (up to ``validate_timeout_s``) with no transaction open, then
+        register what it described in a short transaction of its own."""
+        if self.session.new or self.session.dirty or self.session.deleted:
+            raise RuntimeError("the planner must not hold unwritten changes across a broker call")
+        self.session.commit()  # ends the lookups' read transaction; nothing is written
         answer = self.queue.validate(payload)
         error = answer.get("error")
         if error:
             raise ApiError(422, str(error.get("message")), field=error.get("field"))
         register_described(self.session, described=answer, created_by=self.user)
-        self.session.flush()
+        self.session.commit()  # kept even if the insert of the runs races
         self.registered = True
         return answer
+
+    def _check_device(self, model: Potential, device: str) -> None:
+        """``cuda`` needs a live worker on the gpu queue (see the module docstring)."""
+        if device != "cuda":
+            return
+        queue = route_queue(self.settings, model=model, device=device)
+        if queue != self.settings.queue("gpu"):
+            return
+        if self._gpu_alive is None:
+            self._gpu_alive = bool(
+                live_workers_on(self.session, settings=self.settings, queue=queue)
+            )
+        if not self._gpu_alive:
+            raise ApiError(
+                422,
+                f"device 'cuda' asked for, but no live worker serves the gpu queue '{queue}' "
+                "(GET /api/v1/health lists the workers): start a GPU worker "
+                "(`mdval worker --queues gpu`) or use device 'auto' or 'cpu'",
+                field="device",
+            )
 
     def plan(self, request: RunCreate) -> list[PlannedRun]:
         if request.suite is not None:
@@ -319,9 +383,11 @@ class Planner:
         *,
         suite: str | None,
     ) -> PlannedRun:
+        check_engine_compatible(model, structure, engine=str(parameters["engine"]))
         check_compatible(model, structure, role="model")
         if reference is not None:
             check_compatible(reference, structure, role="reference")
+        self._check_device(model, str(parameters["device"]))
         config = {
             "model": model.core_spec,
             "structure": structure.core_spec,
@@ -336,7 +402,7 @@ class Planner:
         model = self._lookup_model(request.model, "model", pending)
         reference = (
             self._lookup_model(request.reference, "reference", pending)
-            if request.reference
+            if request.reference and request.reference != NO_REFERENCE
             else None
         )
         overrides = {
@@ -430,8 +496,6 @@ def submit_runs(
 
     planner = Planner(session, settings=settings, queue=queue, user=token.name)
     planned = planner.plan(request)
-    if planner.registered:
-        session.commit()  # what the worker described is kept even if the insert races
 
     submission_id = str(uuid.uuid4())
     rows = [

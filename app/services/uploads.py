@@ -36,10 +36,38 @@ def _too_large(what: str, max_bytes: int, setting: str) -> str:
     return f"the {what} is larger than the limit of {max_bytes / 1e6:g} MB ({setting})"
 
 
-def store_upload(
+@dataclass(frozen=True)
+class PendingUpload:
+    """An upload received into a hidden temporary file of ``dest_dir``, not yet stored:
+    :meth:`keep` moves it to its content address, :meth:`discard` removes it."""
+
+    tmp_path: Path
+    dest_dir: Path
+    suffix: str
+    sha256: str
+    size_bytes: int
+    head: bytes
+
+    @property
+    def final_path(self) -> Path:
+        return self.dest_dir / f"{self.sha256}{self.suffix}"
+
+    def keep(self) -> StoredFile:
+        final = self.final_path
+        os.replace(self.tmp_path, final)
+        return StoredFile(
+            path=final, sha256=self.sha256, size_bytes=self.size_bytes, head=self.head
+        )
+
+    def discard(self) -> None:
+        self.tmp_path.unlink(missing_ok=True)
+
+
+def receive_upload(
     upload: UploadFile, *, dest_dir: Path, suffix: str, max_bytes: int, what: str, setting: str
-) -> StoredFile:
-    """Copy ``upload`` to ``dest_dir/<sha256><suffix>``, hashing and counting as it goes."""
+) -> PendingUpload:
+    """Copy ``upload`` to a temporary file in ``dest_dir``, hashing and counting as it goes;
+    nothing is left behind when it is refused (too large, empty)."""
     dest_dir.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
     size = 0
@@ -57,13 +85,26 @@ def store_upload(
                 out.write(chunk)
         if size == 0:
             raise ApiError(422, f"the {what} is empty", field="file")
-        sha = digest.hexdigest()
-        final = dest_dir / f"{sha}{suffix}"
-        os.replace(tmp_name, final)
-        return StoredFile(path=final, sha256=sha, size_bytes=size, head=head)
+        return PendingUpload(
+            tmp_path=Path(tmp_name),
+            dest_dir=dest_dir,
+            suffix=suffix,
+            sha256=digest.hexdigest(),
+            size_bytes=size,
+            head=head,
+        )
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def store_upload(
+    upload: UploadFile, *, dest_dir: Path, suffix: str, max_bytes: int, what: str, setting: str
+) -> StoredFile:
+    """Copy ``upload`` to ``dest_dir/<sha256><suffix>``, hashing and counting as it goes."""
+    return receive_upload(
+        upload, dest_dir=dest_dir, suffix=suffix, max_bytes=max_bytes, what=what, setting=setting
+    ).keep()
 
 
 def clean_name(name: str | None, filename: str | None, *, field: str = "name") -> str:

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+#: The most integration steps one run may take, equilibration and production together.
+MAX_TOTAL_STEPS = 50_000_000
+
 
 def steps_for(duration_ps: float, timestep_fs: float) -> int:
-    """Number of integration steps covering ``duration_ps`` at ``timestep_fs`` (rounded)."""
-    return round(duration_ps * 1000.0 / timestep_fs)
+    """Number of integration steps covering ``duration_ps`` at ``timestep_fs`` (rounded).
+
+    Raises ValueError (never OverflowError) when the count is not a finite number, e.g. a
+    subnormal timestep: ``1e-308`` fs makes any duration infinitely many steps."""
+    steps = duration_ps * 1000.0 / timestep_fs
+    if not math.isfinite(steps):
+        raise ValueError(
+            f"{duration_ps} ps at timestep_fs={timestep_fs} is more steps than can be counted; "
+            "give timestep_fs of at least 0.001"
+        )
+    return round(steps)
 
 
 #: Default NVT equilibration (ps): 10 relaxation times 1/friction at the default friction of
@@ -54,13 +67,20 @@ class RunConfig(BaseModel):
 
     @model_validator(mode="after")
     def _at_least_one_step(self) -> RunConfig:
-        if self.n_production_steps < 1:
+        production = steps_for(self.duration_ps, self.timestep_fs)
+        equilibration = steps_for(self.equilibration_ps, self.timestep_fs)
+        if production < 1:
             raise ValueError(
                 f"duration_ps={self.duration_ps} at timestep_fs={self.timestep_fs} is less than "
                 "one step"
             )
-        if self.n_production_steps > 50_000_000:
-            raise ValueError("more than 50 million steps: shorten duration_ps or raise timestep")
+        if production + equilibration > MAX_TOTAL_STEPS:
+            raise ValueError(
+                f"equilibration_ps={self.equilibration_ps} + duration_ps={self.duration_ps} at "
+                f"timestep_fs={self.timestep_fs} is {equilibration:,} + {production:,} steps, "
+                f"more than {MAX_TOTAL_STEPS // 1_000_000} million in all: shorten "
+                "equilibration_ps or duration_ps, or raise timestep_fs"
+            )
         return self
 
     @property

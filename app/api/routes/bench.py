@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from app.api.deps import BenchJobDep, QueueDep, ReaderDep, SessionDep, SettingsDep, SubmitterDep
 from app.crud import bench as bench_crud
 from app.schemas.bench import BenchCreate, BenchJobDetail, BenchJobList, BenchStatus
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, Int64
 from app.services.bench import bench_detail, bench_read, submit_bench
 
 router = APIRouter(prefix="/bench", tags=["bench"], responses=ERROR_RESPONSES)
@@ -38,7 +38,7 @@ def list_bench(
     _reader: ReaderDep,
     status: Annotated[list[BenchStatus] | None, Query(description="Repeat for several.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Int64, Query(ge=0)] = 0,
 ) -> BenchJobList:
     """Benchmark jobs, newest first (no records or summary: see ``GET /bench/{id}``)."""
     rows, total = bench_crud.list_jobs(session, status=status, limit=limit, offset=offset)

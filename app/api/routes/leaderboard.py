@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -14,7 +14,7 @@ from app.crud import catalog
 from app.crud.leaderboard import sort_rows
 from app.db.base import utcnow
 from app.db.models import Run
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, FiniteFloat, Text, Timestamp
 from app.schemas.leaderboard import (
     Leaderboard,
     LeaderboardChange,
@@ -22,6 +22,7 @@ from app.schemas.leaderboard import (
     SortKey,
     Standup,
 )
+from app.services.redaction import for_caller
 from app.services.views import run_brief
 
 router = APIRouter(tags=["leaderboard"], responses=ERROR_RESPONSES)
@@ -61,10 +62,10 @@ def get_leaderboard(
     session: SessionDep,
     _reader: ReaderDep,
     leaderboards: LeaderboardsDep,
-    suite: Annotated[str | None, Query(description="Only runs of this suite.")] = None,
-    structure: Annotated[str | None, Query(description="Only runs on this structure.")] = None,
-    temperature_K: Annotated[float | None, Query(gt=0)] = None,
-    baseline: Annotated[str | None, Query(description="Model for the speed-up column.")] = None,
+    suite: Annotated[Text | None, Query(description="Only runs of this suite.")] = None,
+    structure: Annotated[Text | None, Query(description="Only runs on this structure.")] = None,
+    temperature_K: Annotated[FiniteFloat | None, Query(gt=0)] = None,
+    baseline: Annotated[Text | None, Query(description="Model for the speed-up column.")] = None,
     sort: SortKey = "pass_rate",
     descending: bool = True,
 ) -> Leaderboard:
@@ -92,14 +93,14 @@ def get_standup(
     session: SessionDep,
     _reader: ReaderDep,
     leaderboards: LeaderboardsDep,
-    since: Annotated[datetime | None, Query(description="Default: 24 h ago.")] = None,
+    since: Annotated[
+        Timestamp | None, Query(description="Default: 24 h ago (ISO 8601; without zone: UTC).")
+    ] = None,
 ) -> Standup:
     """Finished runs, new failures, runs in progress with ETA, and leaderboard changes."""
     now = utcnow()
     # default: whole minutes, so that polls within a minute share the cached leaderboards
     since = since or now.replace(second=0, microsecond=0) - timedelta(hours=24)
-    if since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)  # a time without zone is UTC
     finished = session.scalars(
         select(Run)
         .where(Run.finished_at >= since)
@@ -108,14 +109,18 @@ def get_standup(
     ).all()
     running = session.scalars(select(Run).where(Run.status == "running").order_by(Run.id)).all()
     queued = session.scalar(select(func.count()).where(Run.status == "queued")) or 0
-    return Standup(
-        since=since,
-        now=now,
-        finished=[run_brief(r, now=now) for r in finished],
-        new_failures=[run_brief(r, now=now) for r in finished if r.status in ("crashed", "failed")],
-        running=[run_brief(r, now=now) for r in running],
-        queued=queued,
-        leaderboard_changes=_changes(session, leaderboards, since),
+    return for_caller(
+        Standup(
+            since=since,
+            now=now,
+            finished=[run_brief(r, now=now) for r in finished],
+            new_failures=[
+                run_brief(r, now=now) for r in finished if r.status in ("crashed", "failed")
+            ],
+            running=[run_brief(r, now=now) for r in running],
+            queued=queued,
+            leaderboard_changes=_changes(session, leaderboards, since),
+        )
     )
 
 

@@ -12,9 +12,9 @@ from app.api.deps import QueueDep, ReaderDep, SessionDep, SettingsDep, Submitter
 from app.api.errors import ApiError
 from app.crud import catalog
 from app.db.models import Potential
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, Text
 from app.schemas.models import ModelList, ModelRead
-from app.services.uploads import check_content_length, clean_name, store_upload
+from app.services.uploads import check_content_length, clean_name, receive_upload
 
 router = APIRouter(prefix="/models", tags=["models"], responses=ERROR_RESPONSES)
 
@@ -23,14 +23,14 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 @router.get("", response_model=ModelList)
-def list_models(session: SessionDep, _reader: ReaderDep, status: str | None = None) -> ModelList:
+def list_models(session: SessionDep, _reader: ReaderDep, status: Text | None = None) -> ModelList:
     """Every registered potential: built-ins, the zoo, uploads."""
     rows = catalog.list_potentials(session, status=status)
     return ModelList(items=[ModelRead.model_validate(r) for r in rows])
 
 
 @router.get("/{spec:path}", response_model=ModelRead)
-def get_model(spec: str, session: SessionDep, _reader: ReaderDep) -> ModelRead:
+def get_model(spec: Text, session: SessionDep, _reader: ReaderDep) -> ModelRead:
     row = catalog.get_potential(session, key=spec)
     if row is None:
         raise ApiError(404, f"no model '{spec}'", field="spec")
@@ -56,7 +56,7 @@ def upload_model(
     response: Response,
     file: Annotated[UploadFile, File(description="A TorchScript file (torch.jit.save).")],
     name: Annotated[
-        str | None, Form(description="Registry name; default: the file's stem.")
+        Text | None, Form(description="Registry name; default: the file's stem.")
     ] = None,
 ) -> ModelRead:
     """Upload a TorchScript potential. It is loaded with ``torch.jit.load`` (never unpickled)
@@ -69,7 +69,9 @@ def upload_model(
     )
     model_name = clean_name(name, file.filename)
     spec = f"upload:{model_name}"
-    stored = store_upload(
+    # received into a temporary file and checked there: only an accepted upload is stored
+    # under its content address, and a refusal leaves nothing behind
+    pending = receive_upload(
         file,
         dest_dir=settings.artifacts_path / "models",
         suffix=".pt",
@@ -77,44 +79,54 @@ def upload_model(
         what="model file",
         setting="MDVAL_MAX_MODEL_UPLOAD_MB",
     )
-    if not stored.head.startswith(ZIP_MAGIC):
+    try:
+        if not pending.head.startswith(ZIP_MAGIC):
+            raise ApiError(
+                422,
+                "not a TorchScript file: expected the zip archive written by torch.jit.save "
+                "(pickled checkpoints and state dicts are refused)",
+                field="file",
+            )
+        existing = catalog.get_potential(session, key=spec)
+        if existing is not None and existing.status == "rejected":
+            session.delete(existing)
+            session.flush()
+            existing = None
+        if existing is not None:
+            if existing.sha256 == pending.sha256:
+                pending.discard()
+                response.status_code = 200
+                return ModelRead.model_validate(existing)
+            raise ApiError(
+                409,
+                f"a model named '{model_name}' exists with other content; choose another name",
+                field="name",
+            )
+    except BaseException:
+        pending.discard()
+        raise
+    stored = pending.keep()
+    try:
+        row = catalog.upsert_potential(
+            session,
+            spec=spec,
+            values={
+                "name": model_name,
+                "kind": "torchscript",
+                "core_spec": str(stored.path.resolve()),
+                "sha256": stored.sha256,
+                "supported_elements": None,
+                "status": "checking",
+                "builtin": False,
+                "size_bytes": stored.size_bytes,
+                "created_by": token.name,
+            },
+        )
+        session.commit()
+    except BaseException:
+        session.rollback()
         _discard(session, stored.path)
-        raise ApiError(
-            422,
-            "not a TorchScript file: expected the zip archive written by torch.jit.save "
-            "(pickled checkpoints and state dicts are refused)",
-            field="file",
-        )
-    existing = catalog.get_potential(session, key=spec)
-    if existing is not None and existing.status == "rejected":
-        session.delete(existing)
-        session.flush()
-        existing = None
-    if existing is not None:
-        if existing.sha256 == stored.sha256:
-            response.status_code = 200
-            return ModelRead.model_validate(existing)
-        raise ApiError(
-            409,
-            f"a model named '{model_name}' exists with other content; choose another name",
-            field="name",
-        )
-    row = catalog.upsert_potential(
-        session,
-        spec=spec,
-        values={
-            "name": model_name,
-            "kind": "torchscript",
-            "core_spec": str(stored.path.resolve()),
-            "sha256": stored.sha256,
-            "supported_elements": None,
-            "status": "checking",
-            "builtin": False,
-            "size_bytes": stored.size_bytes,
-            "created_by": token.name,
-        },
-    )
-    session.commit()
+        raise
 
     answer = queue.check_model(row.id)
     session.refresh(row)

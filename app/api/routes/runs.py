@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -23,7 +22,7 @@ from app.api.errors import ApiError
 from app.crud import catalog, series
 from app.crud import runs as runs_crud
 from app.db.base import utcnow
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, Int32, Int64, Text, Timestamp
 from app.schemas.runs import (
     CancelResult,
     ForceErrors,
@@ -36,6 +35,7 @@ from app.schemas.runs import (
     RunSubmission,
     ThermoSeries,
 )
+from app.services.redaction import for_caller
 from app.services.submissions import enqueue_runs, submit_runs
 from app.services.views import run_read
 
@@ -58,7 +58,7 @@ def create_runs(
     response: Response,
     background: BackgroundTasks,
     idempotency_key: Annotated[
-        str | None,
+        Text | None,
         Header(
             alias="Idempotency-Key",
             max_length=200,
@@ -95,17 +95,18 @@ def create_runs(
 def list_runs(
     session: SessionDep,
     _reader: ReaderDep,
-    model: Annotated[str | None, Query(description="Model spec or name.")] = None,
+    model: Annotated[Text | None, Query(description="Model spec or name.")] = None,
     status: Annotated[list[RunStatus] | None, Query(description="Repeat for several.")] = None,
-    suite: str | None = None,
-    since: Annotated[datetime | None, Query(description="Created at or after (ISO 8601).")] = None,
-    submission_id: str | None = None,
+    suite: Text | None = None,
+    since: Annotated[
+        Timestamp | None,
+        Query(description="Created at or after (ISO 8601; without zone: UTC)."),
+    ] = None,
+    submission_id: Text | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[Int64, Query(ge=0)] = 0,
 ) -> RunList:
     """Runs, newest first."""
-    if since is not None and since.tzinfo is None:
-        since = since.replace(tzinfo=UTC)  # a time without zone is UTC
     model_ids = None
     if model is not None:
         model_ids = [p.id for p in catalog.find_potentials(session, keys=[model])]
@@ -118,15 +119,15 @@ def list_runs(
     )
     rows, total = runs_crud.list_runs(session, stmt=stmt, limit=limit, offset=offset)
     now = utcnow()
-    return RunList(
-        items=[run_read(r, now=now) for r in rows], total=total, limit=limit, offset=offset
+    return for_caller(
+        RunList(items=[run_read(r, now=now) for r in rows], total=total, limit=limit, offset=offset)
     )
 
 
 @router.get("/{run_id}", response_model=RunRead)
 def get_run(run: RunDep) -> RunRead:
     """One run with its progress, ETA and (when ended) the full summary."""
-    return run_read(run, with_summary=True)
+    return for_caller(run_read(run, with_summary=True))
 
 
 @router.get("/{run_id}/thermo", response_model=ThermoSeries)
@@ -134,12 +135,12 @@ def get_thermo(
     run: RunDep,
     session: SessionDep,
     settings: SettingsDep,
-    after_seq: Annotated[int | None, Query(ge=-1, description="Records after this seq.")] = None,
+    after_seq: Annotated[Int32 | None, Query(ge=-1, description="Records after this seq.")] = None,
     after_step: Annotated[
-        int | None, Query(ge=-1, description="Records after this step (count within phase).")
+        Int64 | None, Query(ge=-1, description="Records after this step (count within phase).")
     ] = None,
     phase: Annotated[Literal["equilibration", "production"] | None, Query()] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    limit: Annotated[Int64 | None, Query(ge=1)] = None,
 ) -> ThermoSeries:
     """Thermo records in columns; poll with the returned cursor to get only new points."""
     page = min(limit or settings.page_size_max, settings.page_size_max)
@@ -172,8 +173,8 @@ def get_force_errors(
     run: RunDep,
     session: SessionDep,
     settings: SettingsDep,
-    after_seq: Annotated[int | None, Query(ge=-1)] = None,
-    limit: Annotated[int | None, Query(ge=1)] = None,
+    after_seq: Annotated[Int32 | None, Query(ge=-1)] = None,
+    limit: Annotated[Int64 | None, Query(ge=1)] = None,
     bins: Annotated[
         int, Query(ge=0, le=1000, description="Histogram bins over the returned samples; 0: none.")
     ] = 30,
@@ -228,7 +229,7 @@ def get_trajectory(run: RunDep, settings: SettingsDep) -> FileResponse:
 
 
 @router.get("/{run_id}/files/{name}", response_class=FileResponse)
-def get_file(run: RunDep, settings: SettingsDep, name: str) -> FileResponse:
+def get_file(run: RunDep, settings: SettingsDep, name: Text) -> FileResponse:
     """One of the run's output files: summary.json, thermo.csv, trajectory.extxyz."""
     if name not in ARTIFACT_FILES:
         raise ApiError(
@@ -242,6 +243,12 @@ def get_file(run: RunDep, settings: SettingsDep, name: str) -> FileResponse:
 @router.post("/{run_id}/cancel", response_model=CancelResult)
 def cancel_run(_token: SubmitterDep, run: RunDep, session: SessionDep) -> CancelResult:
     """Cancel: a queued run ends now; a running run stops at its next record (~1 s)."""
+    if _token.role != "admin" and run.created_by != _token.name:
+        raise ApiError(
+            403,
+            f"run {run.id} was submitted by another token; token '{_token.name}' may cancel "
+            "only its own runs (only the owner or an admin token may cancel it)",
+        )
     if run.status not in ("queued", "running"):
         raise ApiError(409, f"run {run.id} already ended '{run.status}'; nothing to cancel")
     status = runs_crud.request_cancel(session, run_id=run.id)

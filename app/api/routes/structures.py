@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, Response, UploadFile
 from app.api.deps import QueueDep, ReaderDep, SessionDep, SettingsDep, SubmitterDep
 from app.api.errors import ApiError
 from app.crud import catalog
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, Text
 from app.schemas.structures import StructureList, StructureRead
 from app.services.submissions import structure_values
 from app.services.uploads import check_content_length, clean_name, store_upload
@@ -30,7 +30,7 @@ def list_structures(session: SessionDep, _reader: ReaderDep) -> StructureList:
 
 
 @router.get("/{spec:path}", response_model=StructureRead)
-def get_structure(spec: str, session: SessionDep, _reader: ReaderDep) -> StructureRead:
+def get_structure(spec: Text, session: SessionDep, _reader: ReaderDep) -> StructureRead:
     row = catalog.get_structure(session, key=spec)
     if row is None:
         raise ApiError(404, f"no structure '{spec}'", field="spec")
@@ -51,8 +51,8 @@ def create_structure(
     queue: QueueDep,
     response: Response,
     file: Annotated[UploadFile | None, File(description="xyz, extxyz, pdb, cif, ...")] = None,
-    smiles: Annotated[str | None, Form(max_length=MAX_SMILES)] = None,
-    name: Annotated[str | None, Form()] = None,
+    smiles: Annotated[Text | None, Form(max_length=MAX_SMILES)] = None,
+    name: Annotated[Text | None, Form(max_length=200)] = None,
 ) -> StructureRead:
     """Register a structure from a file (multipart ``file``) or a SMILES string (form field
     ``smiles``). A worker parses it with the core and rejects it with the reason (unreadable,

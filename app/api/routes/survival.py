@@ -14,7 +14,7 @@ from app.api.deps import ReaderDep, SessionDep
 from app.api.errors import ApiError
 from app.crud import catalog
 from app.crud import survival as survival_crud
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, FiniteFloat, Text
 from app.schemas.survival import Survival, SurvivalCell, SurvivalCurve, TimeToFailure
 from mdval.metrics.statistics import median_time_to_failure, survival_curve
 from mdval.suites.aggregation import failure_time_ps
@@ -26,11 +26,11 @@ router = APIRouter(tags=["survival"], responses=ERROR_RESPONSES)
 def get_survival(
     session: SessionDep,
     _reader: ReaderDep,
-    model: Annotated[str, Query(min_length=1, description="Model spec or name.")],
-    structure: Annotated[str | None, Query(description="Only runs on this structure.")] = None,
-    temperature_K: Annotated[float | None, Query(gt=0, allow_inf_nan=False)] = None,
-    timestep_fs: Annotated[float | None, Query(gt=0, allow_inf_nan=False)] = None,
-    suite: Annotated[str | None, Query(description="Only runs of this suite.")] = None,
+    model: Annotated[Text, Query(min_length=1, description="Model spec or name.")],
+    structure: Annotated[Text | None, Query(description="Only runs on this structure.")] = None,
+    temperature_K: Annotated[FiniteFloat | None, Query(gt=0)] = None,
+    timestep_fs: Annotated[FiniteFloat | None, Query(gt=0)] = None,
+    suite: Annotated[Text | None, Query(description="Only runs of this suite.")] = None,
 ) -> Survival:
     """Per cell (structure, temperature, timestep, duration) of the model's finished runs
     (completed + crashed): the fraction of replicas alive over production time and the

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from sqlalchemy import select, text
 
 from app.api.deps import AdminDep, QueueDep, SessionDep, SettingsDep, TokenDep
@@ -13,7 +14,7 @@ from app.api.errors import ApiError
 from app.crud import tokens as tokens_crud
 from app.db.base import utcnow
 from app.db.models import ApiToken, WorkerHeartbeat
-from app.schemas.common import ERROR_RESPONSES
+from app.schemas.common import ERROR_RESPONSES, Int64
 from app.schemas.system import Check, Health, Me, TokenCreate, TokenCreated, TokenRead, WorkerInfo
 from app.services.views import token_read
 
@@ -91,7 +92,9 @@ def create_token(body: TokenCreate, _admin: AdminDep, session: SessionDep) -> To
 
 
 @router.delete("/tokens/{token_id}", response_model=TokenRead)
-def revoke_token(token_id: int, _admin: AdminDep, session: SessionDep) -> TokenRead:
+def revoke_token(
+    token_id: Annotated[Int64, Path()], _admin: AdminDep, session: SessionDep
+) -> TokenRead:
     row = session.get(ApiToken, token_id)
     if row is None:
         raise ApiError(404, f"no token with id {token_id}", field="token_id")
