@@ -21,6 +21,12 @@ def is_torch_potential(model: Potential) -> bool:
     return model.kind in TORCH_KINDS or bool((model.description or {}).get("is_torch"))
 
 
+def uses_torch(model: Potential) -> bool:
+    """Whether ``model`` is a torch model of any kind (it goes to the GPU queue under device
+    ``auto``): those the torch engine runs, and the families (ANI, SevenNet, CHGNet, ...)."""
+    return is_torch_potential(model) or bool((model.description or {}).get("uses_torch"))
+
+
 def _upsert(
     session: Session, model: type[RowT], key: InstrumentedAttribute[str], value: str,
     values: dict[str, Any],

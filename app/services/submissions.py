@@ -51,12 +51,13 @@ from app.services.queue import Queue
 from app.services.views import run_read
 from mdval.errors import InputError
 from mdval.md.compatibility import check_engine
+from mdval.potentials.families.declared import FAMILY_PREFIXES, canonical_spec, is_family_spec
 
 log = logging.getLogger(__name__)
 
 #: Kinds of potential that run on torch (GPU queue under device "auto").
 #: Prefixes the worker can register on first use.
-REGISTRABLE_MODEL_PREFIXES = ("zoo:", "py:")
+REGISTRABLE_MODEL_PREFIXES = ("zoo:", "py:", *FAMILY_PREFIXES)
 REGISTRABLE_STRUCTURE_PREFIXES = ("smiles:",)
 _PATH_SUFFIXES = (".pt", ".pth", ".xyz", ".extxyz", ".pdb", ".cif", ".traj", ".sdf", ".mol")
 
@@ -102,7 +103,8 @@ def register_described(
     session: Session, *, described: dict[str, Any], created_by: str | None
 ) -> None:
     """Register the models and structures a worker described (idempotent, race-safe)."""
-    for spec, desc in (described.get("models") or {}).items():
+    for described_spec, desc in (described.get("models") or {}).items():
+        spec = canonical_model_spec(described_spec, "model")
         if _registered(session, Potential, spec):
             continue
         values = potential_values(desc, core_spec=spec, builtin=True, created_by=created_by)
@@ -232,8 +234,19 @@ def route_queue(settings: Settings, *, model: Potential, device: str) -> str:
         return settings.queue("cpu")
     if device == "cuda":
         return settings.queue("gpu")
-    queue = settings.auto_device_queue if catalog.is_torch_potential(model) else "cpu"
+    queue = settings.auto_device_queue if catalog.uses_torch(model) else "cpu"
     return settings.queue(queue)
+
+
+def canonical_model_spec(spec: str, role: str) -> str:
+    """One spelling per model: a family spec with its defaults filled in (``ani:1x`` →
+    ``ani:1x?dtype=float32``), so that both spellings are one row; other specs as given."""
+    if not is_family_spec(spec):
+        return spec
+    try:
+        return canonical_spec(spec)
+    except InputError as exc:
+        raise ApiError(422, str(exc), field=role) from None
 
 
 class Planner:
@@ -256,10 +269,19 @@ class Planner:
         return self._seeded
 
     def _lookup_model(self, key: str, role: str, pending: list[str]) -> Potential | None:
+        key = canonical_model_spec(key, role)
         row = catalog.get_potential(self.session, key=key)
         if row is not None:
             _model_usable(row, role)
             return row
+        if is_family_spec(key) and _looks_like_path(key.split("?", 1)[0]):
+            raise ApiError(
+                422,
+                f"{role} '{key}' names a checkpoint file on the server: the service runs the "
+                "checkpoints a family's package ships (e.g. ani:1x, sevennet:7net-0, "
+                "chgnet:0.3.0); validate a local checkpoint with the mdval CLI",
+                field=role,
+            )
         if _looks_like_path(key):
             raise ApiError(
                 422,
@@ -366,9 +388,13 @@ class Planner:
                     "profile": None if profile_known else profile,
                 }
             )
-            model = model or catalog.get_potential(self.session, key=request.model)
+            model = model or catalog.get_potential(
+                self.session, key=canonical_model_spec(request.model, "model")
+            )
             if request.reference:
-                reference = reference or catalog.get_potential(self.session, key=request.reference)
+                reference = reference or catalog.get_potential(
+                    self.session, key=canonical_model_spec(request.reference, "reference")
+                )
             structure = structure or catalog.get_structure(self.session, key=request.structure)
         if model is None or structure is None or (request.reference and reference is None):
             raise ApiError(503, "the worker's answer did not register every name; try again")
@@ -416,8 +442,14 @@ class Planner:
                 "structures": [],
                 "suite": {
                     "name": request.suite,
-                    "model": model.core_spec if model else request.model,
-                    "reference": reference.core_spec if reference else request.reference,
+                    "model": model.core_spec
+                    if model
+                    else canonical_model_spec(request.model, "model"),
+                    "reference": reference.core_spec
+                    if reference
+                    else canonical_model_spec(request.reference, "reference")
+                    if request.reference
+                    else None,
                     "overrides": overrides,
                 },
             }
@@ -448,6 +480,8 @@ class Planner:
         return planned
 
     def _by_core_spec(self, table: type[Potential] | type[Structure], core_spec: str) -> Any:
+        if table is Potential:
+            core_spec = canonical_model_spec(core_spec, "model")
         row = self.session.scalar(select(table).where(table.core_spec == core_spec).limit(1))
         if row is None:
             raise ApiError(503, f"the worker did not describe '{core_spec}'; try again")

@@ -13,29 +13,26 @@ from types import ModuleType
 from typing import Any
 
 from mdval.potentials.base import PotentialEntry
-from mdval.potentials.families.loading import package_version
-from mdval.potentials.families.spec import parse_family_spec, split_family
+from mdval.potentials.families.declared import DECLARED, is_family_spec, parse_spec
 
-#: Family name -> adapter module (each declares FAMILY, DIST, EXTRA, SUMMARY, EXAMPLE, OPTIONS
-#: and ``entry(spec)``).
-FAMILIES = ("ani", "sevennet", "chgnet", "mace", "orb", "fairchem")
+__all__ = ["FAMILIES", "describe_families", "family_entry", "is_family_spec"]
+from mdval.potentials.families.loading import package_version
+from mdval.potentials.families.spec import split_family
+
+#: Family names; each is an adapter module ``families/<name>.py`` with ``entry(spec)``, and
+#: its options are declared (torch- and ase-free) in ``declared.py``.
+FAMILIES = tuple(DECLARED)
 
 
 def _adapter(name: str) -> ModuleType:
     return importlib.import_module(f"mdval.potentials.families.{name}")
 
 
-def is_family_spec(text: str) -> bool:
-    family, _, _ = split_family(text)
-    return family in FAMILIES and ":" in text
-
-
 def family_entry(text: str) -> PotentialEntry:
     """The entry of a family spec (loads the model once per process to count parameters)."""
     family, _, _ = split_family(text)
-    adapter = _adapter(family)
-    spec = parse_family_spec(text, options=adapter.OPTIONS)
-    entry: PotentialEntry = adapter.entry(spec)
+    spec = parse_spec(text)
+    entry: PotentialEntry = _adapter(family).entry(spec)
     return entry
 
 
@@ -48,8 +45,8 @@ def describe_families() -> list[dict[str, Any]]:
         out.append(
             {
                 "family": name,
-                "summary": adapter.SUMMARY,
-                "example": adapter.EXAMPLE,
+                "summary": DECLARED[name].summary,
+                "example": DECLARED[name].example,
                 "extra": adapter.EXTRA,
                 "package": adapter.DIST,
                 "installed": None if installed == "unknown" else installed,

@@ -13,11 +13,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import torch
 from ase.calculators.calculator import Calculator
 
 from mdval.errors import PotentialError
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import ANI
 from mdval.potentials.families.loading import (
     checkpoint,
     count_parameters,
@@ -27,12 +27,10 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.spec import DEVICE, FamilySpec, Option
+from mdval.potentials.families.spec import FamilySpec
 
-FAMILY, DIST, EXTRA = "ani", "torchani", "ani"
-SUMMARY = "ANI ensembles shipped by torchani 2.2"
-EXAMPLE = "ani:1x?dtype=float32"
-OPTIONS = (Option("dtype", ("float32", "float64"), "precision of the networks"), DEVICE)
+INFO = ANI
+FAMILY, DIST, EXTRA, OPTIONS = INFO.name, INFO.dist, INFO.extra, INFO.options
 
 #: name -> (resource folder, NeuroChem constants file, elements)
 _SHIPPED = {
@@ -41,7 +39,6 @@ _SHIPPED = {
     "2x": ("ani-2x_8x", "rHCNOSFCl-5.1R_16-3.5A_a8-4.params", ("H", "C", "N", "O", "S", "F", "Cl")),
 }
 ENSEMBLE_SIZE = 8
-HARTREE_TO_EV = 27.211386024367243  # torchani.units.HARTREE_TO_EV (= ase.units.Hartree)
 
 
 def _resources() -> Path:
@@ -51,6 +48,7 @@ def _resources() -> Path:
 
 @lru_cache(maxsize=8)
 def _ensemble(folder: Path, consts_name: str, dtype: str, device: str) -> Any:
+    import torch
     from torchani import neurochem
     from torchani.aev import AEVComputer
     from torchani.models import BuiltinEnsemble
@@ -67,38 +65,6 @@ def _ensemble(folder: Path, consts_name: str, dtype: str, device: str) -> Any:
             consts.species_to_tensor, consts, sae, True,
         )  # fmt: skip
         return model.to(dtype=getattr(torch, dtype), device=device).eval()
-
-
-class BatchedAni(torch.nn.Module):
-    """The ensemble on mdval's batched contract (``mdval/potentials/base.py``): flat atoms
-    with a system index in, energies in eV out, so replicas of ANI run together on the torch
-    engine. Systems are padded to the largest (species −1, as torchani pads); positions are
-    cast to the ensemble's dtype and energies back to the caller's."""
-
-    def __init__(self, ensemble: Any) -> None:
-        super().__init__()
-        self.ensemble = ensemble
-        self.dtype = next(ensemble.parameters()).dtype
-        self.supported_atomic_numbers = [1, 6, 7, 8]
-
-    def forward(
-        self,
-        positions: torch.Tensor,
-        atomic_numbers: torch.Tensor,
-        system_index: torch.Tensor,
-        n_systems: int,
-    ) -> torch.Tensor:
-        counts = torch.bincount(system_index, minlength=n_systems)
-        starts = torch.cumsum(counts, 0) - counts
-        slot = torch.arange(positions.shape[0], device=positions.device) - starts[system_index]
-        width = int(counts.max())
-        species = torch.full((n_systems, width), -1, dtype=torch.long, device=positions.device)
-        species[system_index, slot] = atomic_numbers
-        coords = positions.new_zeros((n_systems, width, 3), dtype=self.dtype)
-        coords = coords.index_put((system_index, slot), positions.to(self.dtype))
-        _, energies_hartree = self.ensemble((species, coords))
-        energies: torch.Tensor = energies_hartree.to(positions.dtype) * HARTREE_TO_EV
-        return energies
 
 
 def entry(spec: FamilySpec) -> PotentialEntry:
@@ -118,7 +84,9 @@ def entry(spec: FamilySpec) -> PotentialEntry:
         calc: Calculator = model.ase()
         return calc
 
-    def batched(device: str) -> BatchedAni:
+    def batched(device: str) -> Any:
+        from mdval.potentials.families.ani_batched import BatchedAni
+
         return BatchedAni(_ensemble(folder, consts_name, dtype, torch_device(device, pinned)))
 
     return family_entry_of(

@@ -12,6 +12,7 @@ from ase.calculators.calculator import Calculator
 from ase.data import chemical_symbols
 
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import CHGNET
 from mdval.potentials.families.loading import (
     checkpoint,
     count_parameters,
@@ -21,12 +22,10 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.spec import DEVICE, FamilySpec, Option
+from mdval.potentials.families.spec import FamilySpec
 
-FAMILY, DIST, EXTRA = "chgnet", "chgnet", "materials"
-SUMMARY = "CHGNet checkpoints shipped by chgnet, or a .pth.tar file"
-EXAMPLE = "chgnet:0.3.0"
-OPTIONS = (Option("dtype", ("float32",), "chgnet runs in float32"), DEVICE)
+INFO = CHGNET
+FAMILY, DIST, EXTRA, OPTIONS = INFO.name, INFO.dist, INFO.extra, INFO.options
 
 _SHIPPED = {
     "0.3.0": "0.3.0/chgnet_0.3.0_e29f68s314m37.pth.tar",

@@ -14,6 +14,7 @@ from typing import Any
 from ase.calculators.calculator import Calculator
 
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import FAIRCHEM
 from mdval.potentials.families.loading import (
     checkpoint,
     family_entry_of,
@@ -21,15 +22,10 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.spec import DEVICE, FamilySpec, Option
+from mdval.potentials.families.spec import FamilySpec
 
-FAMILY, DIST, EXTRA = "fairchem", "fairchem-core", "fairchem"
-SUMMARY = "a local fairchem (UMA) checkpoint; not run on mdval CI"
-EXAMPLE = "fairchem:/models/uma-s.pt?task=omat"
-OPTIONS = (
-    Option("task", ("omat", "omol", "oc20", "odac", "omc"), "the UMA task head"),
-    DEVICE,
-)
+INFO = FAIRCHEM
+FAMILY, DIST, EXTRA, OPTIONS = INFO.name, INFO.dist, INFO.extra, INFO.options
 
 
 @lru_cache(maxsize=4)

@@ -13,6 +13,7 @@ from ase.calculators.calculator import Calculator
 from ase.data import chemical_symbols
 
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import MACE
 from mdval.potentials.families.loading import (
     checkpoint,
     count_parameters,
@@ -21,12 +22,10 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.spec import DEVICE, FamilySpec, Option
+from mdval.potentials.families.spec import FamilySpec
 
-FAMILY, DIST, EXTRA = "mace", "mace-torch", "mace"
-SUMMARY = "a local MACE .model file (mace-torch)"
-EXAMPLE = "mace:/models/mace-off-small.model"
-OPTIONS = (Option("dtype", ("float64", "float32"), "precision of the model"), DEVICE)
+INFO = MACE
+FAMILY, DIST, EXTRA, OPTIONS = INFO.name, INFO.dist, INFO.extra, INFO.options
 
 
 @lru_cache(maxsize=8)

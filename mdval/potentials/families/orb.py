@@ -16,6 +16,7 @@ from typing import Any
 from ase.calculators.calculator import Calculator
 
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import ORB
 from mdval.potentials.families.loading import (
     checkpoint,
     count_parameters,
@@ -24,26 +25,10 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.spec import DEVICE, FamilySpec, Option
+from mdval.potentials.families.spec import FamilySpec
 
-FAMILY, DIST, EXTRA = "orb", "orb-models", "orb"
-SUMMARY = "a local Orb checkpoint (orb-models); not run on mdval CI"
-EXAMPLE = "orb:/models/orb-v3.ckpt"
-OPTIONS = (
-    Option(
-        "arch",
-        (
-            "orb-v3-conservative-inf-omat",
-            "orb-v3-conservative-20-omat",
-            "orb-v3-direct-inf-omat",
-            "orb-v3-conservative-inf-mpa",
-            "orb-v2",
-        ),
-        "the orb-models architecture of the checkpoint",
-    ),
-    Option("precision", ("float32-high", "float32-highest", "float64"), "orb-models precision"),
-    DEVICE,
-)
+INFO = ORB
+FAMILY, DIST, EXTRA, OPTIONS = INFO.name, INFO.dist, INFO.extra, INFO.options
 
 
 @lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ from ase.calculators.calculator import Calculator
 from ase.data import chemical_symbols
 
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import SEVENNET
 from mdval.potentials.families.loading import (
     checkpoint,
     count_parameters,
@@ -21,12 +22,10 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.spec import DEVICE, FamilySpec, Option
+from mdval.potentials.families.spec import FamilySpec
 
-FAMILY, DIST, EXTRA = "sevennet", "sevenn", "materials"
-SUMMARY = "SevenNet checkpoints shipped by sevenn, or a .pth file"
-EXAMPLE = "sevennet:7net-0"
-OPTIONS = (Option("dtype", ("float32",), "sevenn runs in float32"), DEVICE)
+INFO = SEVENNET
+FAMILY, DIST, EXTRA, OPTIONS = INFO.name, INFO.dist, INFO.extra, INFO.options
 
 #: Shipped checkpoint names -> files under ``sevenn/pretrained_potentials`` (multi-fidelity
 #: checkpoints need a modal and are not offered).
