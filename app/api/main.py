@@ -3,7 +3,9 @@
 from fastapi import APIRouter
 
 from app.api.routes import (
+    analysis,
     bench,
+    families,
     leaderboard,
     models,
     runs,
@@ -22,3 +24,5 @@ api_router.include_router(leaderboard.router)
 api_router.include_router(survival.router)
 api_router.include_router(bench.router)
 api_router.include_router(system.router)
+api_router.include_router(families.router)
+api_router.include_router(analysis.router)

@@ -80,3 +80,14 @@ def test_bad_family_specs_are_a_422_naming_the_fix(
     assert words in answer.text
     with Session(engine) as session:
         assert session.scalar(select(Run.id).order_by(Run.id.desc()).limit(1)) == before
+
+
+def test_the_families_are_listed_with_checkpoints_and_options(api: TestClient) -> None:
+    families = {f["family"]: f for f in api.get("/api/v1/families").json()["items"]}
+    assert set(families) == {"ani", "sevennet", "chgnet", "mace", "orb", "fairchem"}
+    ani = families["ani"]
+    assert "1x" in ani["shipped"] and ani["extra"] == "ani" and ani["package"] == "torchani"
+    dtype = next(o for o in ani["options"] if o["name"] == "dtype")
+    assert dtype["choices"] == ["float32", "float64"] and dtype["default"] == "float32"
+    assert families["sevennet"]["shipped"][0] == "7net-0"
+    assert families["orb"]["shipped"] == []  # local checkpoints only

@@ -50,7 +50,7 @@ def describe_families() -> list[dict[str, Any]]:
                 "extra": adapter.EXTRA,
                 "package": adapter.DIST,
                 "installed": None if installed == "unknown" else installed,
-                "shipped": sorted(getattr(adapter, "_SHIPPED", {})),
+                "shipped": list(DECLARED[name].shipped),
                 "options": [
                     {
                         "name": o.name,

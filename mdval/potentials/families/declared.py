@@ -22,6 +22,8 @@ class Declared:
     summary: str
     example: str
     options: tuple[Option, ...]
+    shipped: tuple[str, ...] = ()  # checkpoints the package ships, by name
+    elements: str = "the checkpoint's"  # what it covers, in words
 
 
 def _dtype(*choices: str, why: str = "precision of the model") -> Option:
@@ -35,6 +37,8 @@ ANI = Declared(
     "ANI ensembles shipped by torchani 2.2",
     "ani:1x?dtype=float32",
     (_dtype("float32", "float64", why="precision of the networks"), DEVICE),
+    shipped=("1x", "1ccx", "2x"),
+    elements="H C N O (2x: also S F Cl)",
 )
 SEVENNET = Declared(
     "sevennet",
@@ -43,6 +47,8 @@ SEVENNET = Declared(
     "SevenNet checkpoints shipped by sevenn, or a .pth file",
     "sevennet:7net-0",
     (_dtype("float32", why="sevenn runs in float32"), DEVICE),
+    shipped=("7net-0", "7net-0_22may2024", "7net-l3i5"),
+    elements="89 elements (7net-0)",
 )
 CHGNET = Declared(
     "chgnet",
@@ -51,6 +57,8 @@ CHGNET = Declared(
     "CHGNet checkpoints shipped by chgnet, or a .pth.tar file",
     "chgnet:0.3.0",
     (_dtype("float32", why="chgnet runs in float32"), DEVICE),
+    shipped=("0.3.0", "0.2.0", "r2scan"),
+    elements="Z = 1-94",
 )
 MACE = Declared(
     "mace",

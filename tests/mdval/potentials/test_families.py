@@ -64,6 +64,14 @@ def test_catalogue_lists_every_family_with_its_extra_and_options() -> None:
     assert {o["name"] for o in families["ani"]["options"]} == {"dtype", "device"}
 
 
+def test_declared_checkpoints_are_the_ones_the_adapters_know() -> None:
+    from mdval.potentials.families import ani, chgnet, sevennet
+    from mdval.potentials.families.declared import DECLARED
+
+    for adapter in (ani, sevennet, chgnet):
+        assert tuple(adapter._SHIPPED) == DECLARED[adapter.FAMILY].shipped
+
+
 @pytest.mark.parametrize(
     ("spec", "module", "extra"),
     [("orb:/m/x.ckpt", "orb_models", "orb"), ("fairchem:/m/x.pt", "fairchem", "fairchem"),
