@@ -3,7 +3,6 @@
 from fastapi import APIRouter
 
 from app.api.routes import (
-    analysis,
     bench,
     families,
     leaderboard,
@@ -25,4 +24,3 @@ api_router.include_router(survival.router)
 api_router.include_router(bench.router)
 api_router.include_router(system.router)
 api_router.include_router(families.router)
-api_router.include_router(analysis.router)
