@@ -77,7 +77,11 @@ def create_celery(settings: Settings | None = None) -> Celery:
         broker_transport_options=broker_transport_options(settings),
         result_backend_transport_options={"visibility_timeout": visibility},
         visibility_timeout=visibility,
-        worker_cancel_long_running_tasks_on_connection_loss=True,
+        # a broker blip must not kill running MD: the runs row (claim, heartbeat), not the
+        # broker connection, says who owns a run. The unacknowledged message of a running
+        # task may be redelivered when the connection comes back; its claim is a no-op.
+        # A worker that really died stops heartbeating and the reaper recovers its run.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         broker_connection_retry_on_startup=True,
         task_track_started=False,
         worker_hijack_root_logger=False,

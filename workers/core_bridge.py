@@ -83,13 +83,19 @@ def _check_elements(structure_spec: str, models: dict[str, str | None]) -> None:
             check_periodic(atoms, entry, role=role)  # type: ignore[arg-type]
 
 
-def validate_request(payload: dict[str, Any]) -> dict[str, Any]:
+def validate_request(
+    payload: dict[str, Any],
+    *,
+    interrupted: tuple[type[BaseException], ...] = (),
+    interrupted_message: Any = None,
+) -> dict[str, Any]:
     """The body of the ``validate`` task (see :mod:`app.services.submissions`).
 
     ``payload``: ``models`` and ``structures`` (specs to describe), ``profile`` (a name to
     check), ``suite`` (``name``, ``model``, ``reference``, ``overrides``) to expand.
     Returns the descriptions, the expanded ``configs`` and ``error`` (None, or ``message``
-    and ``field``) — an InputError becomes ``error``, never an exception.
+    and ``field``) — an InputError becomes ``error``, never an exception; so does one of
+    ``interrupted`` (the task's soft time limit), with ``interrupted_message(what)``.
     """
     out: dict[str, Any] = {"models": {}, "structures": {}, "configs": [], "error": None}
     field = None
@@ -108,6 +114,10 @@ def validate_request(payload: dict[str, Any]) -> dict[str, Any]:
             out["configs"] = _expand_suite(payload["suite"], out)
     except InputError as exc:
         out["error"] = {"message": str(exc), "field": field}
+    except interrupted:
+        what = f"{field} check" if field else "validation"
+        message = interrupted_message(what) if interrupted_message else f"the {what} timed out"
+        out["error"] = {"message": message, "field": field}
     return out
 
 

@@ -47,6 +47,7 @@ class DbStreamingListener(RunListener):
         self._last_flush = time.monotonic()
         self._first_progress: tuple[float, int] | None = None
         self.flush_seconds = 0.0  # time spent flushing (the ingest overhead of the run)
+        self.last_flush_error: str | None = None
         self.rows_written = 0
 
     # --- RunListener hooks (engine thread) ----------------------------------------------
@@ -123,9 +124,15 @@ class DbStreamingListener(RunListener):
         remaining_s = (self.total_steps - self.done_steps) * elapsed / done
         return utcnow() + timedelta(seconds=max(0.0, remaining_s))
 
-    def flush(self) -> None:
+    @property
+    def pending(self) -> int:
+        """Series rows buffered and not yet stored."""
+        return len(self.thermo) + len(self.force_errors)
+
+    def flush(self) -> bool:
         """Write the buffers and the progress in one transaction. A failed flush keeps the
-        buffers for the next one (a database hiccup must not kill an hour-long run)."""
+        buffers for the next one (a database hiccup must not kill an hour-long run).
+        Returns whether it was written (False: failed, or the run is not ours any more)."""
         started = time.monotonic()
         self._last_flush = started
         thermo, force_errors = self.thermo, self.force_errors
@@ -147,18 +154,34 @@ class DbStreamingListener(RunListener):
                     session.commit()
                 else:
                     session.rollback()  # not ours any more: write nothing
-        except Exception:
+        except Exception as exc:
             log.exception("run %s: flush failed; will retry", self.claim.run_id)
-            return
+            self.last_flush_error = f"{type(exc).__name__}: {exc}"[:500]
+            return False
         finally:
             self.flush_seconds += time.monotonic() - started
         if not ack.owned:
             log.warning("run %s attempt %s: ownership lost", self.claim.run_id, self.claim.attempt)
             self.lost = True
-            return
+            return False
         self.rows_written += len(thermo) + len(force_errors)
         self.thermo, self.force_errors = [], []
         self.cancel = self.cancel or ack.cancel_requested
+        return True
+
+    def final_flush(self, *, attempts: int = 5, first_wait_s: float = 0.5) -> bool:
+        """Store what is left, retrying a failed flush with a growing wait (0.5, 1, 2, 4 s:
+        a dropped connection, a database restart). False when the series could not be
+        stored (or the run is not ours any more)."""
+        wait = first_wait_s
+        for attempt in range(attempts):
+            if self.flush():
+                return True
+            if self.lost or attempt == attempts - 1:
+                break
+            time.sleep(wait)
+            wait *= 2
+        return False
 
 
 class Heartbeat(threading.Thread):

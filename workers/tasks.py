@@ -238,7 +238,15 @@ def _record(
     """Write a run's outcome while this worker still owns it; what happened."""
     claim = listener.claim
     status, reason, summary = ending
-    listener.flush()
+    stored = listener.final_flush()
+    if not stored and not listener.lost:
+        # a run whose series is incomplete is not a result: fail it and say why
+        status, summary = "failed", None
+        reason = (
+            f"the end of the series could not be stored ({listener.pending} rows after "
+            f"{listener.rows_written} stored; last error: {listener.last_flush_error}); "
+            f"the core ended it {ending[0]}" + (f" ({ending[1]})" if ending[1] else "")
+        )
     if listener.lost:
         log.warning(
             "run %s attempt %s: result discarded (ownership lost)", claim.run_id, claim.attempt
@@ -275,13 +283,22 @@ def _record(
 
 def update_recommendations(session: Session, *, run_id: int) -> None:
     """Recompute the model's recommendation over its runs of this suite, and overall, in the
-    caller's transaction."""
+    caller's transaction.
+
+    Two workers finishing runs of one model at once are serialised by a lock on the model's
+    row (``SELECT ... FOR UPDATE``; SQLite's write lock serialises already): the second
+    reads the runs after the first committed, so its recommendation counts both runs (it
+    would otherwise miss the first one's run and overwrite the first's result). The rows are
+    written with one INSERT ... ON CONFLICT DO UPDATE, never a duplicate-key error.
+    """
     run = session.get(Run, run_id)
     if run is None:
         return
-    for suite in {run.suite or "", ""}:
+    model_id = run.model_id
+    session.execute(select(Potential.id).where(Potential.id == model_id).with_for_update())
+    for suite in sorted({run.suite or "", ""}):
         stmt = select(Run.summary).where(
-            Run.model_id == run.model_id,
+            Run.model_id == model_id,
             Run.status.in_(("completed", "crashed")),
             Run.summary.is_not(None),
         )
@@ -294,34 +311,72 @@ def update_recommendations(session: Session, *, run_id: int) -> None:
         if decided is None:
             continue
         level, evidence = decided
-        row = session.get(Recommendation, (run.model_id, suite))
-        if row is None:
-            row = Recommendation(model_id=run.model_id, suite=suite)
-            session.add(row)
-        row.recommendation = level
-        row.evidence = evidence
-        row.n_runs = len(summaries)
-        row.updated_at = utcnow()
+        upsert_recommendation(
+            session,
+            model_id=model_id,
+            suite=suite,
+            values={
+                "recommendation": level,
+                "evidence": evidence,
+                "n_runs": len(summaries),
+                "updated_at": utcnow(),
+            },
+        )
     session.flush()
+
+
+def upsert_recommendation(
+    session: Session, *, model_id: int, suite: str, values: dict[str, Any]
+) -> None:
+    """Insert or replace the recommendation of (model, suite) in one statement."""
+    dialect = session.get_bind().dialect.name
+    insert: Any
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the service runs on Postgres or SQLite
+        raise RuntimeError(f"no upsert for {dialect}")
+    stmt = insert(Recommendation).values(model_id=model_id, suite=suite, **values)
+    session.execute(stmt.on_conflict_do_update(index_elements=["model_id", "suite"], set_=values))
 
 
 # --- short tasks on the ``validate`` queue (the API waits for them) -------------------------
 
+#: Hard and soft time limits of the short tasks: an RDKit embedding or a model's test forward
+#: pass that runs away must not hold a ``validate`` worker for the 48 h of a run.
+SHORT_HARD_LIMIT_S = float(get_settings().short_task_time_limit_s)
+SHORT_SOFT_LIMIT_S = SHORT_HARD_LIMIT_S - 5.0
+_SHORT = {"time_limit": SHORT_HARD_LIMIT_S, "soft_time_limit": SHORT_SOFT_LIMIT_S}
 
-@celery_app.task(name=TASK_VALIDATE)
+
+def too_slow(what: str) -> str:
+    """The message of a short task cut off by its soft time limit."""
+    return (
+        f"the {what} took longer than the limit of {SHORT_SOFT_LIMIT_S:g} s on the worker "
+        "(setting MDVAL_SHORT_TASK_TIME_LIMIT_S) and was stopped: use a smaller structure "
+        "or model, or upload the structure as a file"
+    )
+
+
+@celery_app.task(name=TASK_VALIDATE, **_SHORT)
 def validate_request(payload: dict[str, Any]) -> dict[str, Any]:
-    return core_bridge.validate_request(payload)
+    return core_bridge.validate_request(
+        payload, interrupted=(SoftTimeLimitExceeded,), interrupted_message=too_slow
+    )
 
 
-@celery_app.task(name=TASK_DESCRIBE_STRUCTURE)
+@celery_app.task(name=TASK_DESCRIBE_STRUCTURE, **_SHORT)
 def describe_structure(core_spec: str) -> dict[str, Any]:
     try:
         return {"structure": core_bridge.describe_structure(core_spec), "error": None}
     except core_bridge.InputError as exc:
         return {"structure": None, "error": str(exc)}
+    except SoftTimeLimitExceeded:
+        return {"structure": None, "error": too_slow("structure check")}
 
 
-@celery_app.task(name=TASK_CHECK_MODEL)
+@celery_app.task(name=TASK_CHECK_MODEL, **_SHORT)
 def check_model(model_id: int) -> dict[str, Any]:
     """Test-forward an uploaded model and mark its row ``ready`` or ``rejected``."""
     engine = _engine()
@@ -341,9 +396,12 @@ def check_model(model_id: int) -> dict[str, Any]:
             "description": desc,
         }
     except Exception as exc:  # any failure rejects the upload, with its reason
-        message = (
-            str(exc) if isinstance(exc, core_bridge.InputError) else f"{type(exc).__name__}: {exc}"
-        )
+        if isinstance(exc, SoftTimeLimitExceeded):
+            message = too_slow("test forward pass of the model")
+        elif isinstance(exc, core_bridge.InputError):
+            message = str(exc)
+        else:
+            message = f"{type(exc).__name__}: {exc}"
         values = {"status": "rejected", "error": message[:2000]}
     with Session(engine) as session:
         row = session.get(Potential, model_id)

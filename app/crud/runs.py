@@ -288,16 +288,26 @@ def finish_run(
 @dataclass(frozen=True)
 class Reaped:
     run_id: int
-    action: str  # "retry" | "failed" | "cancelled" | "resend"
+    action: str  # "retry" | "failed" | "cancelled" | "resend" | "unclaimed"
     queue: str
 
 
 def reap_stale_runs(
-    session: Session, *, now: datetime, stale_after_s: float, requeue_unsent_after_s: float
+    session: Session,
+    *,
+    now: datetime,
+    stale_after_s: float,
+    requeue_unsent_after_s: float,
+    requeue_unclaimed_after_s: float | None = None,
 ) -> list[Reaped]:
     """Runs whose worker died (no heartbeat for ``stale_after_s``) go back to ``queued``
     while attempts remain, else end ``failed``; queued runs whose message was never
-    published are re-sent. The caller publishes the returned retries/resends after commit.
+    published are re-sent (``resend``). Queued runs published more than
+    ``requeue_unclaimed_after_s`` ago that no worker has claimed are returned as
+    ``unclaimed``, oldest first: their message may be lost (a broker that came back empty);
+    the caller re-sends as many as its broker queue lacks (:func:`app.services.reaper.reap_once`)
+    — a duplicate is harmless, its claim finds the row taken. The caller publishes the
+    returned retries/resends after commit.
     """
     cutoff = now - timedelta(seconds=stale_after_s)
     reaped: list[Reaped] = []
@@ -346,4 +356,46 @@ def reap_stale_runs(
     ).all():
         if not any(r.run_id == run_id for r in reaped):
             reaped.append(Reaped(run_id=run_id, action="resend", queue=queue))
+
+    if requeue_unclaimed_after_s is not None:
+        unclaimed_cutoff = now - timedelta(seconds=requeue_unclaimed_after_s)
+        for run_id, queue in session.execute(
+            select(Run.id, Run.queue)
+            .where(
+                Run.status == "queued",
+                Run.worker.is_(None),
+                Run.enqueued_at.is_not(None),
+                Run.enqueued_at < unclaimed_cutoff,
+            )
+            .order_by(Run.enqueued_at, Run.id)
+        ).all():
+            reaped.append(Reaped(run_id=run_id, action="unclaimed", queue=queue))
     return reaped
+
+
+def take_unclaimed(session: Session, *, run_ids: list[int], before: datetime) -> list[int]:
+    """Of ``run_ids``, those still queued and published before ``before``, with their
+    ``enqueued_at`` moved to now in the same conditional UPDATE: of concurrent reapers
+    (the API's and every worker's), one re-sends each run."""
+    if not run_ids:
+        return []
+    rows = session.execute(
+        update(Run)
+        .where(
+            Run.id.in_(run_ids),
+            Run.status == "queued",
+            Run.enqueued_at.is_not(None),
+            Run.enqueued_at < before,
+        )
+        .values(enqueued_at=utcnow())
+        .returning(Run.id)
+    ).all()
+    return [int(r[0]) for r in rows]
+
+
+def queued_counts(session: Session) -> dict[str, int]:
+    """Queued runs per queue (the messages each broker queue should hold at least)."""
+    rows = session.execute(
+        select(Run.queue, func.count()).where(Run.status == "queued").group_by(Run.queue)
+    ).all()
+    return {queue: int(n) for queue, n in rows}

@@ -10,6 +10,7 @@ import logging
 from typing import Any, Protocol
 
 from celery import Celery
+from celery.exceptions import TimeLimitExceeded, WorkerLostError
 from celery.exceptions import TimeoutError as CeleryTimeout
 
 from app.api.errors import ApiError
@@ -61,6 +62,17 @@ class CeleryQueue:
             TASK_BENCH, args=[job_id], queue=queue, routing_key=queue, ignore_result=True
         )
 
+    def queue_depth(self, queue: str) -> int | None:
+        """Messages waiting in broker queue ``queue`` (None when it cannot be read)."""
+        try:
+            with self.app.connection_for_write() as conn:
+                conn.ensure_connection(max_retries=1, timeout=5)
+                declared = conn.default_channel.queue_declare(queue=queue, passive=True)
+                return int(declared.message_count)
+        except Exception:  # a queue never declared, a broker down: unknown
+            log.debug("could not read the depth of queue %s", queue, exc_info=True)
+            return None
+
     def _call(self, name: str, kwargs: dict[str, Any], what: str) -> Any:
         queue = self.settings.queue("validate")
         try:
@@ -75,6 +87,14 @@ class CeleryQueue:
                 503,
                 f"no worker answered the {what} within {self.settings.validate_timeout_s:g} s: "
                 f"is a worker consuming the queue '{queue}'? Nothing was queued.",
+            ) from exc
+        except (TimeLimitExceeded, WorkerLostError) as exc:  # the hard limit killed it
+            raise ApiError(
+                422,
+                f"the {what} took longer than the limit of "
+                f"{self.settings.short_task_time_limit_s:g} s on the worker and was stopped "
+                "(setting MDVAL_SHORT_TASK_TIME_LIMIT_S): use a smaller structure or model. "
+                "Nothing was queued.",
             ) from exc
         finally:
             try:

@@ -14,6 +14,7 @@ from ase.md.verlet import VelocityVerlet
 
 from mdval.errors import RunStopped, SimulationCrashed
 from mdval.md.engine import PhaseSpec, PhaseTiming, register_engine
+from mdval.md.observers import ClockStride, is_cancel_watch
 from mdval.md.snapshot import Observer, Snapshot
 from mdval.md.timed_calculator import PotentialCallError, TimedCalculator
 from mdval.metrics.energy import temperature_K
@@ -103,7 +104,10 @@ class _Dispatcher:
         timing: PhaseTiming,
     ) -> None:
         self.atoms, self.dyn, self.spec = atoms, dyn, spec
-        self.observers, self.calc, self.n_dof, self.timing = observers, calc, n_dof, timing
+        self.calc, self.n_dof, self.timing = calc, n_dof, timing
+        self.observers = [o for o in observers if not is_cancel_watch(o)]
+        self.watches = [o for o in observers if is_cancel_watch(o)]
+        self.clock = ClockStride()
         self._last: float | None = None
         self.started = False  # True once the initial forces exist (step 0 dispatched)
 
@@ -119,6 +123,9 @@ class _Dispatcher:
             for observer in due:
                 observer(snap)
         self._last = now
+        if self.watches and (clock := self.clock.now()) is not None:
+            for watch in self.watches:
+                watch.check(self.spec.phase, step, clock)  # type: ignore[attr-defined]
 
     def _snapshot(self, step: int) -> Snapshot:
         atoms, calc = self.atoms, self.calc

@@ -58,8 +58,14 @@ class RunListener:
         """Called at every record with steps done over all phases."""
 
     def should_cancel(self) -> bool:
-        """Polled between steps (at every record); True ends the run ``cancelled``."""
+        """Polled between steps (at every record, and about every
+        :data:`mdval.md.observers.CANCEL_POLL_S` of wall time whatever the record interval);
+        True ends the run ``cancelled``."""
         return False
+
+    def poll(self) -> None:
+        """Called just before the wall-clock ``should_cancel`` poll (between records): a
+        listener that reads its cancel flag from elsewhere refreshes it here, when due."""
 
     def on_end(self, summary: dict[str, Any]) -> None:
         """Called once with the final summary (also for crashed / cancelled runs)."""

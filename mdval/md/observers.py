@@ -4,11 +4,14 @@
 * :class:`FailureDetector` stops the run at the first sign the model broke (METRICS.md).
 * :class:`ReferenceEvaluator` evaluates the reference potential on sampled frames.
 * :class:`TrajectoryWriter` appends frames to an extxyz file.
+* :class:`CancelWatch` polls cancel on the wall clock, whatever the record interval; the
+  engines call it between steps through a :class:`ClockStride` (not as an observer).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +70,73 @@ class ThermoRecorder:
 
     def close(self) -> None:
         """Nothing to release."""
+
+
+#: Longest wall time between two cancel polls of a running run, in seconds.
+CANCEL_POLL_S = 0.5
+#: Most steps between two reads of the clock (see :class:`ClockStride`).
+MAX_CLOCK_STRIDE = 1024
+
+
+class CancelWatch:
+    """Asks the listener ``should_cancel`` (after ``poll``) every ``interval_s`` of wall time.
+
+    A record interval of 64,221 steps left a cancel unread for minutes: the engines call
+    :meth:`check` between steps, with the time a :class:`ClockStride` read, and a True
+    stops the run (one replica of a batch) with :class:`RunCancelled`. It is in the
+    observer list of a run but is no observer: engines take it out (``cancel_watch``).
+    """
+
+    cancel_watch = True
+    interval = 1
+
+    def __init__(self, listener: RunListener, *, interval_s: float = CANCEL_POLL_S) -> None:
+        self.listener = listener
+        self.interval_s = interval_s
+        self.next_at = time.monotonic() + interval_s
+
+    def check(self, phase: str, step: int, now: float) -> None:
+        if now < self.next_at:
+            return
+        self.next_at = now + self.interval_s
+        self.listener.poll()
+        if self.listener.should_cancel():
+            raise RunCancelled(f"cancelled at {phase} step {step}")
+
+    def __call__(self, snap: Snapshot) -> None:
+        """Not an observer: the engines call :meth:`check`."""
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+def is_cancel_watch(observer: object) -> bool:
+    return bool(getattr(observer, "cancel_watch", False))
+
+
+class ClockStride:
+    """Reads the clock only every ``stride`` steps, the stride adapted to the step time so
+    that reads come about every ``interval_s / 10``: a counter decrement per step, a
+    ``time.monotonic()`` now and then (no host sync on the torch engine)."""
+
+    def __init__(self, interval_s: float = CANCEL_POLL_S) -> None:
+        self.target_s = interval_s / 10.0
+        self.stride = 1
+        self.countdown = 1
+        self.last = time.monotonic()
+
+    def now(self) -> float | None:
+        """The time, at a step where the clock is read; None at the others."""
+        self.countdown -= 1
+        if self.countdown > 0:
+            return None
+        now = time.monotonic()
+        elapsed = now - self.last
+        if elapsed > 0:
+            self.stride = max(1, min(MAX_CLOCK_STRIDE, int(self.stride * self.target_s / elapsed)))
+        self.countdown = self.stride
+        self.last = now
+        return now
 
 
 class FailureDetector:

@@ -23,6 +23,7 @@ from mdval.md.engine import PhaseSpec, PhaseTiming, make_engine
 from mdval.md.handover import handover_scale
 from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord
 from mdval.md.observers import (
+    CancelWatch,
     FailureDetector,
     FrameSampler,
     ReferenceEvaluator,
@@ -105,6 +106,7 @@ def run_validation(
     sampler = frame_sampler(config, len(atoms))
     observers: list[Observer] = [detector, recorder, sampler]
     observers += [o for o in (evaluator, writer) if o is not None]
+    observers.append(CancelWatch(listener))
 
     outcome = Outcome(status="completed")
     timings: dict[str, PhaseTiming] = {}

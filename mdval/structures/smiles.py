@@ -14,6 +14,24 @@ from mdval.settings import get_settings
 
 _TIMESTAMP = re.compile(r"^\[\d\d:\d\d:\d\d\]\s*", re.MULTILINE)
 
+#: Most atoms (hydrogens included) a SMILES may embed into. ETKDG's cost grows steeply with
+#: size (2 CPU threads: 150 atoms ~1 s, 300 atoms ~2.5 s and often no conformer, 1,500 atoms
+#: > 30 min); larger molecules come as structure files. Checked before embedding.
+MAX_SMILES_ATOMS = 300
+#: Wall-clock bound of one ETKDG embedding attempt, in seconds (RDKit's ``timeout``).
+EMBED_TIMEOUT_S = 20
+#: Longest SMILES quoted in a message.
+_QUOTE_CHARS = 60
+
+
+def _quote(text: str) -> str:
+    return repr(text if len(text) <= _QUOTE_CHARS else text[:_QUOTE_CHARS] + "...")
+
+
+def count_atoms(mol: Any) -> int:
+    """Atoms of a parsed molecule with its hydrogens, implicit ones included (no AddHs)."""
+    return int(sum(1 + atom.GetTotalNumHs() for atom in mol.GetAtoms()))
+
 
 def _capture_rdkit_log() -> AbstractContextManager[Any]:
     """Capture RDKit's error log (so the reason goes into our message, not to stderr)."""
@@ -31,20 +49,29 @@ def _rdkit_reason(capture: Any) -> str:
     return "; ".join(lines[:2]) if lines else "RDKit could not parse it"
 
 
-def smiles_to_atoms(smiles: str, *, seed: int | None = None, max_atoms: int | None = None) -> Atoms:
+def smiles_to_atoms(
+    smiles: str,
+    *,
+    seed: int | None = None,
+    max_atoms: int | None = None,
+    embed_timeout_s: int = EMBED_TIMEOUT_S,
+) -> Atoms:
     """3D structure of ``smiles`` with explicit hydrogens (positions in Å, non-periodic).
 
     Steps: parse (with sanitisation), add hydrogens, embed with ETKDGv3 seeded by ``seed``
     (default ``get_settings().smiles_seed``), relax with MMFF94 (UFF where MMFF lacks
     parameters). Formal charges become ``initial_charges``. Raises :class:`StructureError`
-    for a bad SMILES, too many atoms, or an embedding failure.
+    for a bad SMILES, too many atoms (more than ``max_atoms``, default the lesser of
+    ``MDVAL_MAX_ATOMS`` and :data:`MAX_SMILES_ATOMS`, counted before embedding), or an
+    embedding failure (each ETKDG attempt is bounded by ``embed_timeout_s``).
     """
     from rdkit import Chem
     from rdkit.Chem import rdDistGeom, rdForceFieldHelpers
 
     settings = get_settings()
     seed = settings.smiles_seed if seed is None else seed
-    max_atoms = settings.max_atoms if max_atoms is None else max_atoms
+    limit_name = "MDVAL_MAX_ATOMS" if settings.max_atoms <= MAX_SMILES_ATOMS else "SMILES input"
+    max_atoms = min(settings.max_atoms, MAX_SMILES_ATOMS) if max_atoms is None else max_atoms
     text = smiles.strip()
     if not text:
         raise StructureError("bad SMILES: the string after 'smiles:' is empty")
@@ -52,17 +79,19 @@ def smiles_to_atoms(smiles: str, *, seed: int | None = None, max_atoms: int | No
     with _capture_rdkit_log() as capture:
         mol = Chem.MolFromSmiles(text)
     if mol is None:
-        raise StructureError(f"bad SMILES {text!r}: {_rdkit_reason(capture)}")
-    mol = Chem.AddHs(mol)
-    n_atoms = mol.GetNumAtoms()
+        raise StructureError(f"bad SMILES {_quote(text)}: {_rdkit_reason(capture)}")
+    n_atoms = count_atoms(mol)  # before AddHs and embedding: the cheap check comes first
     if n_atoms > max_atoms:
         raise StructureError(
-            f"SMILES {text!r}: {n_atoms} atoms with hydrogens is more than the limit of "
-            f"{max_atoms} (setting MDVAL_MAX_ATOMS)"
+            f"SMILES {_quote(text)}: {n_atoms} atoms with hydrogens is more than the limit of "
+            f"{max_atoms} for a SMILES ({limit_name}; embedding a larger molecule in 3D takes "
+            "minutes): upload it as a structure file (xyz, pdb, ...) instead"
         )
+    mol = Chem.AddHs(mol)
 
     params = rdDistGeom.ETKDGv3()
     params.randomSeed = int(seed)  # type: ignore[assignment]  # RDKit stub is wrong
+    params.timeout = int(embed_timeout_s)  # type: ignore[assignment]
     with _capture_rdkit_log() as capture:
         status = rdDistGeom.EmbedMolecule(mol, params)
         if status != 0:
@@ -71,7 +100,8 @@ def smiles_to_atoms(smiles: str, *, seed: int | None = None, max_atoms: int | No
             status = rdDistGeom.EmbedMolecule(mol, params)
     if status != 0:
         raise StructureError(
-            f"SMILES {text!r}: RDKit could not embed a 3D structure (ETKDG, seed {seed}): "
+            f"SMILES {_quote(text)}: RDKit could not embed a 3D structure (ETKDG, seed {seed}, "
+            f"at most {embed_timeout_s} s per attempt): "
             f"{_rdkit_reason(capture) if getattr(capture, 'messages', '') else 'no conformer'}"
         )
     with _capture_rdkit_log():

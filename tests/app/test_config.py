@@ -46,7 +46,7 @@ def test_celery_settings_for_hour_long_jobs() -> None:
     conf = create_celery(s).conf
     assert conf.task_acks_late is True
     assert conf.worker_prefetch_multiplier == 1
-    assert conf.worker_cancel_long_running_tasks_on_connection_loss is True
+    assert conf.worker_cancel_long_running_tasks_on_connection_loss is False  # issue 13, item 5
     vt = s.visibility_timeout_s
     assert conf.broker_transport_options["visibility_timeout"] == vt
     assert conf.result_backend_transport_options["visibility_timeout"] == vt

@@ -20,7 +20,7 @@ from mdval.errors import InputError, SimulationCrashed
 from mdval.md.engine import PhaseTiming
 from mdval.md.handover import handover_scale
 from mdval.md.listener import RunListener, ThermoRecord
-from mdval.md.observers import FailureDetector, ThermoRecorder
+from mdval.md.observers import CancelWatch, FailureDetector, ThermoRecorder
 from mdval.md.snapshot import Observer
 from mdval.md.torch_engine.model import ForceModel
 from mdval.md.torch_engine.runner import PhaseOutcome, Thermostat, run_phase
@@ -131,7 +131,8 @@ def run_batch(
     gets a :class:`FailureDetector` (when ``detect_failures``) and a :class:`ThermoRecorder`
     every ``record_every`` steps, then its own ``observers[k]`` if given. ``listeners[k]``
     receives replica ``k``'s thermo records and progress and is asked ``should_cancel`` at
-    each record, as in :func:`~mdval.md.protocol.run_validation`. A replica that crashes
+    each record and about every :data:`~mdval.md.observers.CANCEL_POLL_S` of wall time, as
+    in :func:`~mdval.md.protocol.run_validation`. A replica that crashes
     (failure check, NaN, exception in the potential) or is cancelled stops; the others go
     on.
     """
@@ -159,6 +160,8 @@ def run_batch(
             obs.append(FailureDetector(atoms, temperature))
         obs.append(recorders[k])
         obs.extend(observers[k] if observers is not None else [])
+        if listeners is not None:
+            obs.append(CancelWatch(listeners[k]))  # each replica's own wall-clock poll
         per_replica.append(obs)
 
     state: MDState | None = state_from_atoms(prepared, device=device, dtype=dtype)

@@ -6,7 +6,10 @@ per replica, the same objects the ASE engine builds. An observer marked ``exact_
 failure check, interval 1) is called at every step where another observer is due rather than
 at every step; when it raises, the replica is replayed alone from its last good step, one
 step at a time, so the crash is still reported at its exact step — at a cost paid only when a
-replica breaks. A replica whose observer raises :class:`SimulationCrashed` or :class:`RunCancelled`
+replica breaks. A :class:`~mdval.md.observers.CancelWatch` in a replica's list is no observer:
+the loop asks it between steps, about every :data:`~mdval.md.observers.CANCEL_POLL_S` of wall
+time (a step counter, and the clock every few steps: no host copy), and a cancel stops that
+replica only. A replica whose observer raises :class:`SimulationCrashed` or :class:`RunCancelled`
 (or whose potential call fails) stops; it is taken out of the batch and the others go on.
 """
 
@@ -23,6 +26,7 @@ from ase import units
 
 from mdval.errors import RunCancelled, SimulationCrashed
 from mdval.md.engine import PhaseTiming
+from mdval.md.observers import ClockStride, is_cancel_watch
 from mdval.md.snapshot import Observer, Snapshot
 from mdval.md.torch_engine.integrators import StepFn, get_integrator
 from mdval.md.torch_engine.model import ForceModel, ModelCallError
@@ -128,7 +132,11 @@ class _Runner:
         self.timestep_fs = timestep_fs
         self.dt = timestep_fs * units.fs
         self.phase = phase
-        self.observers = [list(obs) for obs in observers]
+        self.observers = [[o for o in obs if not is_cancel_watch(o)] for obs in observers]
+        self.watches: list[list[Any]] = [
+            [o for o in obs if is_cancel_watch(o)] for obs in observers
+        ]
+        self.clock = ClockStride()
         self.n_dof = list(n_dof)
         self.thermostat = thermostat
         self.ids = list(range(state.n_systems)) if replica_ids is None else list(replica_ids)
@@ -153,6 +161,10 @@ class _Runner:
                 for step in range(n_steps + 1):
                     if step > 0:
                         self._advance(step, self.step_fn)
+                    if self.state is not None and (clock := self.clock.now()) is not None:
+                        self._poll_cancel(step, clock)
+                        if self.state is None:
+                            timing.steps_done = step
                     if self.state is None:
                         break
                     now = time.perf_counter()
@@ -208,6 +220,25 @@ class _Runner:
     def _note_call(self) -> None:
         times = self.model.call_times_s
         self.last_call_ms = 1000.0 * times[-1] if times else float("nan")
+
+    def _poll_cancel(self, step: int, now: float) -> None:
+        """Ask each replica's cancel watches; stop the replicas cancelled (one host copy,
+        only when some replica stops)."""
+        state = self.state
+        assert state is not None
+        cancelled: dict[int, RunCancelled] = {}
+        for s, watches in enumerate(self.watches):
+            try:
+                for watch in watches:
+                    watch.check(self.phase, step, now)
+            except RunCancelled as exc:
+                cancelled[s] = exc
+        if not cancelled:
+            return
+        frame = to_host(state)
+        for s, error in cancelled.items():
+            self._stop(s, step, error, frame)
+        self._keep([s for s in range(state.n_systems) if s not in cancelled], state)
 
     # --- observers ------------------------------------------------------------------------
     def _dispatch(self, step: int) -> None:
@@ -353,6 +384,7 @@ class _Runner:
         self.state = state.select(keep)
         self.ids = [self.ids[s] for s in keep]
         self.observers = [self.observers[s] for s in keep]
+        self.watches = [self.watches[s] for s in keep]
         self.n_dof = [self.n_dof[s] for s in keep]
         self.numbers = [self.numbers[s] for s in keep]
         if self.thermostat is not None:
