@@ -64,9 +64,17 @@ def print_run(console: Console, summary: dict[str, Any], title: str) -> None:
     style = "green" if summary["verdict"] == "pass" else "bold red"
     console.print(f"[bold]verdict[/]: [{style}]{summary['verdict']}[/]")
     if rec:
-        console.print(
-            f"[bold]recommendation[/]: {rec.get('level')} — {'; '.join(rec.get('evidence', []))}"
-        )
+        console.print(recommendation_line(rec))
+
+
+def recommendation_line(rec: dict[str, Any]) -> str:
+    """``recommendation: LEVEL — evidence``; the level once, when the evidence already
+    begins with it (``inconclusive — needs …``)."""
+    evidence = [str(e) for e in rec.get("evidence") or []]
+    level = str(rec.get("level"))
+    if evidence and evidence[0].startswith(level):
+        level = ""
+    return f"[bold]recommendation[/]: {level + ' — ' if level else ''}{'; '.join(evidence)}"
 
 
 def print_criteria(console: Console, criteria: list[dict[str, Any]]) -> None:

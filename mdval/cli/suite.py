@@ -13,7 +13,7 @@ from rich.table import Table
 
 from mdval.cli import options as o
 from mdval.cli.errors import exits_2_on_bad_input, worst_exit_code
-from mdval.cli.render import fmt
+from mdval.cli.render import recommendation_line
 from mdval.cli.run import execute
 from mdval.criteria import RunOutcome, recommend
 from mdval.md.config import RunConfig
@@ -164,9 +164,4 @@ def _print(result: dict[str, Any]) -> None:
         "largest stable timestep: "
         + (f"{stable:g} fs" if stable is not None else "none (the smallest timestep fails)")
     )
-    rec = result["recommendation"]
-    evidence = list(rec.get("evidence") or [])
-    level = str(rec.get("level"))
-    if evidence and str(evidence[0]).startswith(level):  # "inconclusive — needs ..."
-        level = ""
-    console.print(f"[bold]recommendation[/]: {level + ' — ' if level else ''}{fmt(evidence)}")
+    console.print(recommendation_line(result["recommendation"]))

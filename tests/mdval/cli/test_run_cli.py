@@ -226,3 +226,12 @@ def test_a_teacher_self_run_becomes_the_control_students_reuse(
     assert summary["control"]["location"] == str(cached[0].parent)
     assert summary["control"]["is_self"] is False
     assert len(list((tmp_path / "controls").glob("*/control.json"))) == 1  # nothing new ran
+
+
+def test_the_recommendation_line_says_its_level_once() -> None:
+    from mdval.cli.render import recommendation_line
+
+    line = recommendation_line({"level": "inconclusive", "evidence": ["inconclusive — needs 5 ps"]})
+    assert line.count("inconclusive") == 1
+    line = recommendation_line({"level": "production", "evidence": ["rule 1 (production): ok"]})
+    assert line.endswith("production — rule 1 (production): ok")
