@@ -142,7 +142,9 @@ class _Dispatcher:
             epot_eV=float(calc.results["energy"]),
             ekin_eV=ekin,
             temperature_K=float(temperature_K(ekin, self.n_dof)),
-            inference_ms=1000.0 * calc.call_times_s[-1] if calc.call_times_s else float("nan"),
+            # the call that produced these forces, also when it was made in the previous
+            # phase (a phase's first record reuses the forces its predecessor left)
+            inference_ms=1000.0 * calc.last_call_s if calc.last_call_s is not None else 0.0,
             stress_eV_per_A3=None if stress is None else np.array(stress, dtype=float),
             cell_A=np.array(atoms.cell) if any(atoms.pbc) else None,
             pbc=(bool(atoms.pbc[0]), bool(atoms.pbc[1]), bool(atoms.pbc[2])),

@@ -29,6 +29,7 @@ class TimedCalculator(Calculator):
         props = ["energy", "forces"] + (["stress"] if self.want_stress else [])
         self.implemented_properties = [*props, "free_energy"]
         self.call_times_s: list[float] = []
+        self.last_call_s: float | None = None  # the call behind ``results`` (kept by pop_times)
 
     def calculate(
         self,
@@ -43,7 +44,8 @@ class TimedCalculator(Calculator):
             results: dict[str, Any] = {k: self.inner.get_property(k, self.atoms) for k in wanted}
         except Exception as exc:  # any failure inside the model is the model's
             raise PotentialCallError(f"{type(exc).__name__}: {exc}") from exc
-        self.call_times_s.append(time.perf_counter() - t0)
+        self.last_call_s = time.perf_counter() - t0
+        self.call_times_s.append(self.last_call_s)
         self.results = {k: results[k] for k in wanted}
         self.results["free_energy"] = self.results["energy"]
 

@@ -203,6 +203,9 @@ def test_equilibration_then_production(run_on: RunFn, copper: Atoms) -> None:
         ("production", 5),
         ("production", 10),
     ]
+    # every record carries the time of the call behind its forces, also a phase's first,
+    # whose forces the previous phase computed (it was NaN: SQLite stores NaN as NULL)
+    assert all(np.isfinite(r.inference_ms) and r.inference_ms > 0 for r in result.thermo)
 
 
 def test_forces_that_are_not_the_gradient_of_the_energy_are_caught(
