@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import importlib
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mdval.potentials.base import PotentialEntry
 from mdval.potentials.families.declared import DECLARED, is_family_spec, parse_spec
+from mdval.potentials.families.spec import split_family
+
+if TYPE_CHECKING:  # this package imports no ase at import time: the API imports declared.py
+    from mdval.potentials.base import PotentialEntry
 
 __all__ = ["FAMILIES", "describe_families", "family_entry", "is_family_spec"]
-from mdval.potentials.families.loading import package_version
-from mdval.potentials.families.spec import split_family
 
 #: Family names; each is an adapter module ``families/<name>.py`` with ``entry(spec)``, and
 #: its options are declared (torch- and ase-free) in ``declared.py``.
@@ -38,6 +39,8 @@ def family_entry(text: str) -> PotentialEntry:
 
 def describe_families() -> list[dict[str, Any]]:
     """The catalogue of families: options, shipped checkpoints, extra, installed version."""
+    from mdval.potentials.families.loading import package_version
+
     out = []
     for name in FAMILIES:
         adapter = _adapter(name)
