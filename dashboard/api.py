@@ -5,8 +5,11 @@ in-process through :class:`httpx.ASGITransport` — no socket, no second server 
 pass through the API's authentication and validation. Callbacks are ``async`` so that such
 a request never blocks the event loop the API itself runs on.
 
-Reads that the API does not offer (the criteria profile's thresholds, the trajectory file
-of a running run) use the app's query layer and settings through :func:`app_state`.
+Every number shown comes from the API (trajectory frames, h(r), φ/ψ, RMSD and criteria
+levels are computed there by the core); the dashboard reads no file and no database.
+Files (trajectory, thermo CSV, summary JSON) are downloaded through the dashboard's own
+``/download/runs/<id>/<file>`` route (:mod:`dashboard.downloads`), which sends the API the
+session's token, so that a signed-in browser can download where reads need a token.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ def bind(asgi_app: Any = None, *, base_url: str | None = None) -> None:
 
 
 def app_state() -> Any | None:
-    """``app.state`` of the bound FastAPI app (settings, engine); None when remote."""
+    """``app.state`` of the bound FastAPI app (its settings: the session cookie's secret key);
+    None when remote."""
     app = _binding.asgi_app
     return getattr(app, "state", None) if app is not None else None
 
@@ -61,6 +65,11 @@ def _error(response: httpx.Response) -> ApiError:
     except (ValueError, AttributeError):
         detail, field = f"{response.status_code} {response.reason_phrase}", None
     return ApiError(response.status_code, detail, field)
+
+
+def client(token: str | None) -> httpx.AsyncClient:
+    """An HTTP client of the API (base URL ``/api/v1``) sending ``token`` as Bearer."""
+    return _client(token)
 
 
 def _client(token: str | None) -> httpx.AsyncClient:
@@ -113,13 +122,30 @@ async def post(path: str, *, token: str | None = None, **kwargs: Any) -> Any:
 
 
 def token_of(auth: dict[str, Any] | None) -> str | None:
-    """The token kept in the shell's auth store (None when signed out)."""
-    return (auth or {}).get("token") or None
+    """The signed-in token of the current callback's request: from the signed, HttpOnly
+    session cookie (:mod:`dashboard.auth`), never from the browser's storage; None when
+    signed out. ``auth`` (the shell's store: name and role) is kept for the callers."""
+    from dashboard.auth import session_token
+
+    del auth
+    return session_token()
+
+
+#: The dashboard's download route (:mod:`dashboard.downloads`), below the site root.
+DOWNLOAD_PREFIX = "/download/runs"
 
 
 def download_url(run_id: int, what: str) -> str:
-    """Browser URL of a run's file: ``trajectory``, ``thermo.csv`` or ``summary.json``."""
-    root = (_binding.base_url or "") + API_PREFIX
+    """Browser URL of a run's file — ``trajectory``, ``thermo.csv`` or ``summary.json`` —
+    through the dashboard's download route, which forwards the API's answer (the API's
+    ``/runs/{id}/trajectory`` and ``/runs/{id}/files/{name}``) with the session's token."""
+    return f"{DOWNLOAD_PREFIX}/{int(run_id)}/{what}"
+
+
+def api_file_path(run_id: int, what: str) -> str | None:
+    """The API path (below ``/api/v1``) of a run's file; None for an unknown file."""
     if what == "trajectory":
-        return f"{root}/runs/{run_id}/trajectory"
-    return f"{root}/runs/{run_id}/files/{what}"
+        return f"/runs/{int(run_id)}/trajectory"
+    if what in ("thermo.csv", "summary.json", "trajectory.extxyz"):
+        return f"/runs/{int(run_id)}/files/{what}"
+    return None

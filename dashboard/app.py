@@ -45,10 +45,11 @@ def _log_callback_error(error: Exception) -> None:
 
 def create_dash(fastapi_app: Any) -> dash.Dash:
     """Mount the dashboard on ``fastapi_app`` (API at ``/api/v1``, dashboard at ``/``)."""
-    from dashboard import pages, shell
+    from dashboard import downloads, pages, shell
 
     api.bind(fastapi_app)
     _json_404_for_unknown_api_paths(fastapi_app)
+    downloads.register(fastapi_app)
     app = dash.Dash(
         __name__,
         server=fastapi_app,
@@ -64,7 +65,32 @@ def create_dash(fastapi_app: Any) -> dash.Dash:
     pages.register_all()
     app.layout = shell.layout()
     _run_first_request_hooks(app)
+    _component_suites_404(app)
     return app
+
+
+def _component_suites_404(app: dash.Dash) -> None:
+    """``/_dash-component-suites/<package>/<path>`` serves only the files Dash registered;
+    anything else (an unknown package, ``..%2F`` traversal, a NUL) raises inside Dash,
+    which answers a bare 500. Answer those with a JSON 404 instead."""
+    from starlette.responses import JSONResponse
+
+    backend: Any = app.backend
+    serve = backend.serve_component_suites
+
+    def serve_registered_only(
+        dash_app: Any, package_name: str, fingerprinted_path: str, request: Any
+    ) -> Any:
+        try:
+            return serve(dash_app, package_name, fingerprinted_path, request)
+        except (dash.exceptions.DependencyException, OSError, ValueError, KeyError):
+            return JSONResponse(
+                status_code=404,
+                content={"detail": f"no dashboard file {package_name}/{fingerprinted_path}",
+                         "field": None},
+            )  # fmt: skip
+
+    backend.serve_component_suites = serve_registered_only
 
 
 def _run_first_request_hooks(app: dash.Dash) -> None:

@@ -14,14 +14,6 @@ from typing import Any
 import numpy as np
 
 from dashboard import api
-from dashboard.trajectory import (
-    Frame,
-    distance_histogram,
-    phi_psi_deg,
-    read_frames,
-    rmsd_series,
-    run_trajectory_path,
-)
 
 RUNS_LIMIT = 1000
 RUNS_CACHE_S = 5.0
@@ -85,72 +77,47 @@ def pick_pair(
     return None
 
 
-def _frames(run: dict[str, Any]) -> list[Frame]:
-    settings = getattr(api.app_state(), "settings", None)
-    if settings is None:
-        return []
-    path = run_trajectory_path(run, settings.artifacts_path)
-    return read_frames(path, max_frames=MAX_FRAMES) if path else []
-
-
-def trajectory_comparison(
-    pairs: dict[str, tuple[dict[str, Any], dict[str, Any]]],
-) -> dict[str, Any]:
-    """RMSD(t), h(r) and φ/ψ of each student against its teacher (blocking: file reads)."""
+async def trajectory_comparison(pairs: dict[str, Pair], token: str | None) -> dict[str, Any]:
+    """RMSD(t), h(r) and φ/ψ of each student against its teacher, as the API computes them
+    (``GET /api/v1/compare?a=<student>&b=<teacher>``)."""
+    names = list(pairs)
+    answers = await asyncio.gather(
+        *(
+            api.get(
+                "/compare",
+                token=token,
+                params={"a": pairs[m][0]["id"], "b": pairs[m][1]["id"], "max_frames": MAX_FRAMES},
+            )
+            for m in names
+        )
+    )
     rmsd: dict[str, tuple[list[float], list[float]]] = {}
-    hr: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    hr: dict[str, tuple[list[float], list[float]]] = {}
     angles: dict[str, np.ndarray] = {}
     teachers_done: set[int] = set()
-    for model, (student, teacher) in pairs.items():
-        fs, ft = _frames(student), _frames(teacher)
-        if not fs or not ft:
+    for model, body in zip(names, answers, strict=True):
+        teacher = pairs[model][1]
+        if not body["model"]["n_frames"] or not body["reference"]["n_frames"]:
             continue
-        t, r = rmsd_series(fs, ft)
-        rmsd[model] = (t.tolist(), r.tolist())
+        rmsd[model] = (body["time_ps"], body["rmsd_A"])
+        runs = [(model, body["model"])]
         if teacher["id"] not in teachers_done:
             teachers_done.add(teacher["id"])
-            hr[f"{teacher['model']} (teacher)"] = distance_histogram(ft)
-            pp = phi_psi_deg(ft)
-            if pp is not None:
-                angles[f"{teacher['model']} (teacher)"] = pp
-        hr[model] = distance_histogram(fs)
-        pp = phi_psi_deg(fs)
-        if pp is not None:
-            angles[model] = pp
+            runs.insert(0, (f"{teacher['model']} (teacher)", body["reference"]))
+        for name, analysis in runs:
+            if analysis.get("hr"):
+                hr[name] = (analysis["hr"]["r_A"], analysis["hr"]["h_per_A"])
+            if analysis.get("phi_psi_deg"):
+                angles[name] = np.asarray(analysis["phi_psi_deg"], float)
     return {"rmsd": rmsd, "hr": hr, "angles": angles}
 
 
-def _production_ekin(run_id: int) -> tuple[list[float], list[float]]:
-    """(time ps, E_kin eV) of the production segment, from the app's query layer: only two
-    columns of up to 10^5 records are needed, the API would send all eleven as JSON."""
-    from sqlalchemy.orm import Session
-
-    from app.crud.series import read_thermo
-
-    engine = getattr(api.app_state(), "engine", None)
-    if engine is None:
-        return [], []
-    with Session(engine) as session:
-        rows = read_thermo(session, run_id=run_id, phase="production", limit=10**7)
-    t = [r.time_ps for r in rows]
-    ek = [r.ekin_eV for r in rows]
-    if len(t) > MAX_KE_POINTS:
-        idx = np.linspace(0, len(t) - 1, MAX_KE_POINTS).astype(int)
-        t, ek = [t[i] for i in idx], [ek[i] for i in idx]
-    return t, ek
-
-
 async def ke_trace(run: dict[str, Any], token: str | None) -> tuple[list[float], list[float]]:
-    """E_kin over production time of a run the caller has already read through the API
-    (so the API's read access applies); the series itself comes from the query layer."""
-    if api.app_state() is not None:
-        return await asyncio.to_thread(_production_ekin, run["id"])
-    body = await api.get(f"/runs/{run['id']}/thermo", token=token, params={"phase": "production"})
-    t, ek = body["time_ps"], body["ekin_eV"]
-    if len(t) > MAX_KE_POINTS:
-        idx = np.linspace(0, len(t) - 1, MAX_KE_POINTS).astype(int)
-        t, ek = [t[i] for i in idx], [ek[i] for i in idx]
-    return t, ek
+    """E_kin over production time (``GET /runs/{id}/ekin``, thinned by the API)."""
+    body = await api.get(
+        f"/runs/{run['id']}/ekin", token=token, params={"max_points": MAX_KE_POINTS}
+    )
+    return body["time_ps"], body["ekin_eV"]
 
 
 async def runs_of(models: list[str], token: str | None) -> dict[str, list[dict[str, Any]]]:
@@ -211,7 +178,7 @@ async def gather_trajectories(
         teacher = next(iter(pairs.values()))[1]
         ke_runs[f"{teacher['model']} (teacher)"] = teacher
     traj, *traces = await asyncio.gather(
-        asyncio.to_thread(trajectory_comparison, pairs),
+        trajectory_comparison(pairs, token),
         *(ke_trace(r, token) for r in ke_runs.values()),
     )
     ke = {

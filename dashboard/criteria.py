@@ -1,8 +1,11 @@
-"""Criteria levels from a profile definition (the registered ``profiles`` rows).
+"""Criteria of a profile as the API gives them: thresholds for the figures' lines
+(``GET /api/v1/profiles/{name}``) and the levels of shown values
+(``POST /api/v1/profiles/{name}/levels``, the core's own evaluation). Nothing is judged
+here.
 
-While a run goes, its criteria are *provisional*: evaluated on the running numbers (drift
-so far, force RMSE of the samples so far, median inference time, production time reached).
-The final table is the core's own, from ``summary.json``.
+While a run goes, its criteria are *provisional*: the API judges the running numbers
+(drift so far, force RMSE of the samples so far, median inference time, production time
+reached). The final table is the core's own, from ``summary.json``.
 """
 
 from __future__ import annotations
@@ -10,84 +13,82 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from dashboard.api import app_state
-from dashboard.format import level_of
+from dashboard import api
 
-#: How long a profile read from the database is reused.
+#: How long a profile's thresholds are reused.
 PROFILE_CACHE_S = 60.0
-_cache: dict[str, tuple[float, dict[str, Any] | None]] = {}
+_cache: dict[tuple[str, str | None], tuple[float, list[dict[str, Any]] | None]] = {}
 
 
-def profile_definition(name: str) -> dict[str, Any] | None:
-    """The profile's definition (criteria with thresholds) from the app's database; None
-    when the dashboard is not mounted in-process or the profile is unknown."""
-    hit = _cache.get(name)
+async def profile_thresholds(
+    name: str | None, device: str | None, token: str | None
+) -> list[dict[str, Any]] | None:
+    """The profile's criteria with the thresholds that apply on ``device`` (a device or
+    device name); None when the profile is unknown or cannot be read."""
+    if not name:
+        return None
+    key = (name, device)
+    hit = _cache.get(key)
     if hit is not None and time.monotonic() - hit[0] < PROFILE_CACHE_S:
         return hit[1]
-    state = app_state()
-    engine = getattr(state, "engine", None)
-    definition = None
-    if engine is not None:
-        from sqlalchemy.orm import Session
-
-        from app.db.models import Profile
-
-        with Session(engine) as session:
-            row = session.get(Profile, name)
-            definition = dict(row.definition) if row is not None and row.definition else None
-    _cache[name] = (time.monotonic(), definition)
-    return definition
-
-
-def device_class(device: str | None) -> str:
-    """``gpu`` or ``cpu`` from a run's device or device name."""
-    text = (device or "").lower()
-    return "gpu" if any(k in text for k in ("cuda", "gpu", "nvidia")) else "cpu"
-
-
-def thresholds(criterion: dict[str, Any], device: str) -> tuple[Any, Any]:
-    by_device = criterion.get("by_device") or {}
-    if by_device:
-        pick = by_device.get(device) or next(iter(by_device.values()))
-        return pick.get("target"), pick.get("acceptable")
-    return criterion.get("target"), criterion.get("acceptable")
-
-
-def evaluate(
-    definition: dict[str, Any] | None, metrics: dict[str, Any], *, device: str = "cpu"
-) -> list[dict[str, Any]]:
-    """One row per criterion: name, metric, value, unit, target, acceptable, comparison,
-    level (``target``/``acceptable``/``fail``/``not_evaluated``), description."""
-    rows = []
-    for c in (definition or {}).get("criteria", []):
-        value = metrics.get(c["metric"])
-        if c.get("absolute") and isinstance(value, int | float) and not isinstance(value, bool):
-            value = abs(value)
-        target, acceptable = thresholds(c, device)
-        rows.append(
-            {
-                "name": c["name"],
-                "metric": c["metric"],
-                "value": value,
-                "unit": c.get("unit"),
-                "target": target,
-                "acceptable": acceptable,
-                "comparison": c.get("comparison", "lt"),
-                "level": level_of(value, target, acceptable, c.get("comparison", "lt")),
-                "description": c.get("description"),
-            }
+    try:
+        body = await api.get(
+            f"/profiles/{name}", token=token, params={"device": device} if device else None
         )
-    return rows
+        criteria: list[dict[str, Any]] | None = list(body["criteria"])
+    except api.ApiError:
+        criteria = None
+    _cache[key] = (time.monotonic(), criteria)
+    if len(_cache) > 64:
+        _cache.pop(next(iter(_cache)))
+    return criteria
 
 
-def metric_level(
-    definition: dict[str, Any] | None, metric: str, value: Any, *, device: str = "cpu"
-) -> str | None:
-    """Level of one metric value (None when the profile has no criterion on it)."""
-    for c in (definition or {}).get("criteria", []):
+async def profile_definition(name: str | None, token: str | None) -> dict[str, Any] | None:
+    """The profile as registered (name, description, criteria with every device's
+    thresholds), for the report's methodology; None when unknown."""
+    if not name:
+        return None
+    try:
+        body = await api.get(f"/profiles/{name}", token=token)
+    except api.ApiError:
+        return None
+    definition = body.get("definition")
+    return dict(definition) if definition else None
+
+
+def thresholds_of(criteria: list[dict[str, Any]] | None, metric: str) -> tuple[Any, Any]:
+    """(target, acceptable) of the criterion on ``metric``; (None, None) when there is none."""
+    for c in criteria or []:
         if c["metric"] == metric:
-            if c.get("absolute") and isinstance(value, int | float):
-                value = abs(value)
-            target, acceptable = thresholds(c, device)
-            return level_of(value, target, acceptable, c.get("comparison", "lt"))
-    return None
+            return c.get("target"), c.get("acceptable")
+    return None, None
+
+
+async def levels(
+    name: str | None,
+    items: list[dict[str, Any]],
+    device: str | None,
+    token: str | None,
+    *,
+    evidence: bool = True,
+) -> list[list[dict[str, Any]]] | None:
+    """Per metric set, the API's criterion rows (name, metric, value, unit, target,
+    acceptable, comparison, level, note, description); None when the profile is unknown.
+    ``evidence=False`` for aggregates (medians): the thresholds alone decide."""
+    if not name or not items:
+        return [[] for _ in items] if name else None
+    try:
+        body = await api.post(
+            f"/profiles/{name}/levels",
+            token=token,
+            json={"device": device, "items": items, "evidence": evidence},
+        )
+    except api.ApiError:
+        return None
+    return list(body["items"])
+
+
+def level_by_metric(rows: list[dict[str, Any]] | None) -> dict[str, str]:
+    """metric -> level of one item's rows."""
+    return {r["metric"]: r["level"] for r in rows or []}

@@ -135,28 +135,3 @@ def short_spec(spec: str | None, limit: int = 40) -> str:
     if not spec:
         return "—"
     return spec if len(spec) <= limit else spec[: limit - 1] + "…"
-
-
-def level_of(value: Any, target: Any, acceptable: Any, comparison: str) -> str:
-    """The level of ``value`` against thresholds (METRICS.md: target, acceptable, fail)."""
-    if value is None or (not isinstance(value, bool) and not is_number(value)):
-        return "not_evaluated"
-
-    def meets(threshold: Any) -> bool:
-        if threshold is None:
-            return False
-        if comparison == "lt":
-            return bool(value < threshold)
-        if comparison == "le":
-            return bool(value <= threshold)
-        if comparison == "gt":
-            return bool(value > threshold)
-        if comparison == "ge":
-            return bool(value >= threshold)
-        return bool(value == threshold)
-
-    if meets(target):
-        return "target"
-    if meets(acceptable):
-        return "acceptable"
-    return "fail"

@@ -1,12 +1,15 @@
-"""The 3D view of a frame: atoms coloured by element, bonds, the periodic cell."""
+"""The 3D view of a frame as the API gives it (``GET /api/v1/runs/{id}/frames``): atoms
+coloured by element and sized by their covalent radius, the bonds the core found (minimum
+image: a bond across the cell boundary is drawn along its vector from atom i), the cell."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import plotly.graph_objects as go
 
 from dashboard.figures import FONT, GRID, empty_figure
-from dashboard.trajectory import Frame, bonds, radius
 
 HOVER = "%{text}<br>x %{x:.2f} Å<br>y %{y:.2f} Å<br>z %{z:.2f} Å<extra></extra>"
 ELEMENT_COLOURS = {
@@ -45,16 +48,21 @@ def _cell_edges(cell: np.ndarray) -> tuple[list[float | None], ...]:
     return xs, ys, zs
 
 
-def molecule_figure(frame: Frame | None, *, title: str | None = None) -> go.Figure:
-    """The frame in 3D: atoms coloured by element, bonds within covalent radii, the cell."""
+def molecule_figure(frame: dict[str, Any] | None, *, title: str | None = None) -> go.Figure:
+    """The frame (a FrameView body) in 3D: atoms by element, the core's bonds, the cell."""
     if frame is None:
         return empty_figure("No frame written yet", height=380)
-    pos = frame.positions
+    symbols: list[str] = list(frame["symbols"])
+    pos = np.asarray(frame["positions_A"], float).reshape(-1, 3)
+    radii = np.asarray(frame.get("radii_A") or [0.0] * len(symbols), float)
+    pairs = np.asarray(frame.get("bonds") or [], int).reshape(-1, 2)
+    vectors = np.asarray(frame.get("bond_vectors_A") or [], float).reshape(-1, 3)
+    cell = np.asarray(frame["cell_A"], float) if frame.get("cell_A") is not None else None
     fig = go.Figure()
-    pairs = bonds(frame.symbols, pos)
-    if len(pairs):
+    if len(pairs) and len(vectors) == len(pairs):
         seg = np.full((len(pairs) * 3, 3), np.nan)
-        seg[0::3], seg[1::3] = pos[pairs[:, 0]], pos[pairs[:, 1]]
+        seg[0::3] = pos[pairs[:, 0]]
+        seg[1::3] = pos[pairs[:, 0]] + vectors
         fig.add_trace(
             go.Scatter3d(
                 x=seg[:, 0],
@@ -66,8 +74,8 @@ def molecule_figure(frame: Frame | None, *, title: str | None = None) -> go.Figu
                 hoverinfo="skip",
             )
         )
-    if frame.cell is not None and np.any(frame.cell):
-        xs, ys, zs = _cell_edges(frame.cell)
+    if cell is not None and np.any(cell):
+        xs, ys, zs = _cell_edges(cell)
         fig.add_trace(
             go.Scatter3d(
                 x=xs,
@@ -79,8 +87,8 @@ def molecule_figure(frame: Frame | None, *, title: str | None = None) -> go.Figu
                 line={"color": "#c9ced6", "width": 2},
             )
         )
-    for element in sorted(set(frame.symbols)):
-        idx = [i for i, s in enumerate(frame.symbols) if s == element]
+    for element in sorted(set(symbols)):
+        idx = [i for i, s in enumerate(symbols) if s == element]
         fig.add_trace(
             go.Scatter3d(
                 x=pos[idx, 0],
@@ -89,7 +97,7 @@ def molecule_figure(frame: Frame | None, *, title: str | None = None) -> go.Figu
                 mode="markers",
                 name=element,
                 marker={
-                    "size": 5 + 6 * radius(element),
+                    "size": 5 + 6 * float(radii[idx[0]]),
                     "color": ELEMENT_COLOURS.get(element, "#ff1493"),
                     "line": {"color": "#57606a", "width": 1},
                     "opacity": 1.0,

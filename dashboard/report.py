@@ -15,7 +15,6 @@ import plotly.graph_objects as go
 
 from dashboard import comparison_figures as cf
 from dashboard.compare_data import grouped_median
-from dashboard.criteria import evaluate
 from dashboard.format import (
     LEVEL_BACKGROUNDS,
     LEVEL_COLOURS,
@@ -34,10 +33,18 @@ RANKING = (
 )
 
 
+#: A case of the results tables: (structure, temperature K, timestep fs).
+Case = tuple[str, float, float]
+#: The medians of a case shown in the results tables (coloured by their levels).
+CASE_METRICS = ("drift_percent", "force_rmse_eV_per_A", "force_r2", "inference_ms_per_step")
+
+
 @dataclass
 class ReportData:
     """What one report shows. ``runs`` maps a model spec to its finished runs (RunRead
-    bodies); ``rows`` are the suite's leaderboard rows."""
+    bodies); ``rows`` are the suite's leaderboard rows; ``profile`` the criteria profile as
+    registered; ``levels`` the API's criteria levels of each case's medians, model ->
+    case (structure, T, Δt) -> metric -> level (see :func:`case_medians`)."""
 
     suite: str | None
     suite_definition: dict[str, Any] | None
@@ -45,6 +52,7 @@ class ReportData:
     rows: list[dict[str, Any]]
     runs: dict[str, list[dict[str, Any]]]
     baseline: str | None = None
+    levels: dict[str, dict[Case, dict[str, str]]] = field(default_factory=dict)
     generated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -177,21 +185,31 @@ def methodology(data: ReportData) -> str:
     )
 
 
-def _case_rows(runs: list[dict[str, Any]], profile: dict[str, Any] | None) -> list[list[str]]:
-    """One row per case (structure, temperature, timestep): runs, passed, crashed and the
-    medians over them, each coloured by its criteria level."""
-    cases: dict[tuple[str, float, float], list[dict[str, Any]]] = {}
+def _cases(runs: list[dict[str, Any]]) -> dict[Case, list[dict[str, Any]]]:
+    cases: dict[Case, list[dict[str, Any]]] = {}
     for r in runs:
         cases.setdefault((r["structure"], r["temperature_K"], r["timestep_fs"]), []).append(r)
-    out = []
-    for (structure, temperature, timestep), group in sorted(cases.items()):
-        medians = {
-            m: _median([(r.get("metrics") or {}).get(m) for r in group])
-            for m in ("drift_percent", "force_rmse_eV_per_A", "force_r2", "inference_ms_per_step")
-        }
-        levels = {c["metric"]: c["level"] for c in evaluate(profile, medians)}
+    return dict(sorted(cases.items()))
 
-        def cell(metric: str, unit: str, *, _m: Any = medians, _lv: Any = levels) -> str:
+
+def case_medians(runs: list[dict[str, Any]]) -> dict[Case, dict[str, float | None]]:
+    """Per case of a model's runs, the medians shown (what the levels are asked for)."""
+    return {
+        case: {m: _median([(r.get("metrics") or {}).get(m) for r in group]) for m in CASE_METRICS}
+        for case, group in _cases(runs).items()
+    }
+
+
+def _case_rows(runs: list[dict[str, Any]], levels: dict[Case, dict[str, str]]) -> list[list[str]]:
+    """One row per case (structure, temperature, timestep): runs, passed, crashed and the
+    medians over them, each coloured by its criteria level (from the API)."""
+    all_medians = case_medians(runs)
+    out = []
+    for (structure, temperature, timestep), group in _cases(runs).items():
+        medians = all_medians[(structure, temperature, timestep)]
+        levels_of_case = levels.get((structure, temperature, timestep), {})
+
+        def cell(metric: str, unit: str, *, _m: Any = medians, _lv: Any = levels_of_case) -> str:
             text = num(_m.get(metric), 3, unit)
             return _badge(_lv.get(metric), text) if _m.get(metric) is not None else e(text)
 
@@ -255,7 +273,7 @@ def results(data: ReportData, fig: _Figures) -> str:
                     "median force R²",
                     "median inference",
                 ],
-                _case_rows(runs, data.profile),
+                _case_rows(runs, data.levels.get(row["model"], {})),
             )
         )
     return "".join(parts)

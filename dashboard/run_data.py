@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,6 @@ from dashboard.figures import (
     histogram_range,
 )
 from dashboard.figures import shade_equilibration as _shade
-from dashboard.trajectory import Frame, read_last_frame, run_trajectory_path
 
 #: Records per thermo request (the API caps it at its page_size_max).
 THERMO_PAGE = 10_000
@@ -54,13 +52,6 @@ async def force_errors_after(run_id: int, after_seq: int, token: str | None) -> 
     return body
 
 
-def thresholds_of(definition: dict[str, Any] | None, metric: str, device: str) -> tuple[Any, Any]:
-    for c in (definition or {}).get("criteria", []):
-        if c["metric"] == metric:
-            return criteria.thresholds(c, device)
-    return None, None
-
-
 def expected_records(run: dict[str, Any]) -> int:
     """Thermo records the whole run will have (both phases)."""
     config = run.get("config") or {}
@@ -76,10 +67,10 @@ def full_figures(
     state: dict[str, Any],
     thermo: dict[str, Any],
     force_errors: dict[str, Any],
-    definition: dict[str, Any] | None,
-    device: str,
+    thresholds: list[dict[str, Any]] | None,
 ) -> tuple[Any, Any, Any]:
-    """First load: every point so far into the energy, drift and histogram figures."""
+    """First load: every point so far into the energy, drift and histogram figures;
+    ``thresholds``: the profile's criteria for the run's device (from the API)."""
     points = live.absorb_thermo(state, thermo)
     webgl = expected_records(run) > WEBGL_MIN_POINTS
     fig_energy = _shade(energy_figure(points, webgl=webgl), state["equilibration_ps"])
@@ -90,10 +81,10 @@ def full_figures(
         np.asarray(thermo.get("etot_eV", []), float)[prod],
         np.asarray(thermo.get("ekin_eV", []), float)[prod],
     )
-    target, acceptable = thresholds_of(definition, "drift_percent", device)
+    target, acceptable = criteria.thresholds_of(thresholds, "drift_percent")
     fig_drift = drift_figure(t_drift.tolist(), drift.tolist(), target=target, acceptable=acceptable)
     values = live.absorb_force_errors(state, force_errors)
-    f_target, f_acceptable = thresholds_of(definition, "force_rmse_eV_per_A", device)
+    f_target, f_acceptable = criteria.thresholds_of(thresholds, "force_rmse_eV_per_A")
     hist = state["hist"]
     state["force_acceptable"] = f_acceptable
     live.bin_values(hist, values, span=f_acceptable)
@@ -131,28 +122,34 @@ def patches(
     return energy, drift, hist, len(points["t"])
 
 
-def criteria_rows(
-    run: dict[str, Any], state: dict[str, Any], definition: dict[str, Any] | None, device: str
+async def criteria_rows(
+    run: dict[str, Any],
+    state: dict[str, Any],
+    thresholds: list[dict[str, Any]] | None,
+    token: str | None,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """The final criteria from the summary once the run ended, else the provisional ones."""
+    """The final criteria from the summary once the run ended, else the provisional ones:
+    the running numbers judged by the API (the core's evaluation)."""
     summary = run.get("summary") or {}
     if summary.get("criteria"):
-        rows = []
-        described = {c["name"]: c for c in (definition or {}).get("criteria", [])}
-        for c in summary["criteria"]:
-            rows.append({**c, "description": described.get(c["name"], {}).get("description")})
+        described = {c["name"]: c for c in thresholds or []}
+        rows = [
+            {**c, "description": described.get(c["name"], {}).get("description")}
+            for c in summary["criteria"]
+        ]
         return rows, False
     metrics = live.provisional_metrics(state)
-    return criteria.evaluate(definition, metrics, device=device), True
+    device = run.get("device_name") or run.get("device")
+    judged = await criteria.levels(run.get("profile"), [metrics], device, token)
+    return (judged[0] if judged else []), True
 
 
-async def current_frame(run: dict[str, Any]) -> Frame | None:
-    """The last complete frame of the run's trajectory file (in-process mounts only)."""
-    state = api.app_state()
-    settings = getattr(state, "settings", None)
-    if settings is None:
+async def current_frame(run_id: int, token: str | None) -> dict[str, Any] | None:
+    """The last complete frame of the run's trajectory with its bonds
+    (``GET /runs/{id}/frames``); None when none is written yet."""
+    try:
+        body = await api.get(f"/runs/{run_id}/frames", token=token, params={"index": -1})
+    except api.ApiError:
         return None
-    path = run_trajectory_path(run, settings.artifacts_path)
-    if path is None:
-        return None
-    return await asyncio.to_thread(read_last_frame, path)
+    frames = body.get("frames") or []
+    return dict(frames[-1]) if frames else None

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from app.api.routes import (
+    analysis,
     bench,
     families,
     leaderboard,
@@ -24,3 +25,4 @@ api_router.include_router(survival.router)
 api_router.include_router(bench.router)
 api_router.include_router(system.router)
 api_router.include_router(families.router)
+api_router.include_router(analysis.router)

@@ -182,14 +182,15 @@ async def filters(_id: Any, auth_data: Any) -> tuple:
     )
 
 
-def _styles(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    definition = criteria.profile_definition(PROFILE)
+async def _styles(rows: list[dict[str, Any]], token: str | None) -> list[dict[str, Any]]:
+    """Cell colours by the criteria levels the API gives for each row's medians (the
+    thresholds alone: a median is not one run's evidence)."""
+    items = [{metric: r.get(col) for col, metric in LEVEL_COLUMNS.items()} for r in rows]
+    judged = await criteria.levels(PROFILE, items, None, token, evidence=False)
     styles: list[dict[str, Any]] = []
-    for r in rows:
-        levels = {
-            col: criteria.metric_level(definition, metric, r.get(col))
-            for col, metric in LEVEL_COLUMNS.items()
-        }
+    for r, item_rows in zip(rows, judged or [[] for _ in rows], strict=True):
+        by_metric = criteria.level_by_metric(item_rows)
+        levels = {col: by_metric.get(metric) for col, metric in LEVEL_COLUMNS.items()}
         crash = r.get("crash_rate")
         levels["crash_rate"] = None if crash is None else ("target" if crash == 0 else "fail")
         levels["recommendation"] = RECOMMENDATION_LEVELS.get(r.get("recommendation") or "")
@@ -239,7 +240,7 @@ async def load(
     for i, r in enumerate(body["rows"]):
         rows.append({**r, "id": i, "last": when(r.get("last_finished_at"))})
         rows[-1].pop("recommendation_evidence", None)
-    styles = await asyncio.to_thread(_styles, rows)
+    styles = await _styles(rows, api.token_of(auth_data))
     note = None if rows else alert("No finished runs match these filters yet.", "info")
     return rows, styles, note, [r["model"] for r in rows]
 

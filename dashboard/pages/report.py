@@ -13,7 +13,7 @@ from dashboard import api, criteria
 from dashboard.compare_data import finished_runs
 from dashboard.components import alert, card, labelled, page_header, recommendation_badge
 from dashboard.format import num, percent
-from dashboard.report import RANKING, ReportData, build_report
+from dashboard.report import RANKING, ReportData, build_report, case_medians
 
 dash.register_page(__name__, path="/report", name="Report", title="Report · mdval", order=6)
 
@@ -103,7 +103,9 @@ async def collect(suite: str | None, baseline: str | None, token: str | None) ->
     }
     definition = next((s.get("definition") for s in suites["items"] if s["name"] == suite), None)
     profile_name = (definition or {}).get("profile") or "m6"
-    profile = await asyncio.to_thread(criteria.profile_definition, profile_name)
+    profile, levels = await asyncio.gather(
+        criteria.profile_definition(profile_name, token), _case_levels(profile_name, runs, token)
+    )
     return ReportData(
         suite=suite,
         suite_definition=definition,
@@ -111,7 +113,25 @@ async def collect(suite: str | None, baseline: str | None, token: str | None) ->
         rows=rows,
         runs=runs,
         baseline=baseline,
+        levels=levels,
     )
+
+
+async def _case_levels(
+    profile: str, runs: dict[str, list[dict[str, Any]]], token: str | None
+) -> dict[str, dict[Any, dict[str, str]]]:
+    """The API's criteria levels of every case's medians (thresholds alone: medians are no
+    one run's evidence), model -> case -> metric -> level."""
+    keys, items = [], []
+    for model, model_runs in runs.items():
+        for case, medians in case_medians(model_runs).items():
+            keys.append((model, case))
+            items.append(medians)
+    judged = await criteria.levels(profile, items, None, token, evidence=False)
+    out: dict[str, dict[Any, dict[str, str]]] = {}
+    for (model, case), rows in zip(keys, judged or [[] for _ in keys], strict=True):
+        out.setdefault(model, {})[case] = criteria.level_by_metric(rows)
+    return out
 
 
 def _suite(value: str | None) -> str | None:

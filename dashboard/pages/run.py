@@ -264,15 +264,15 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
         data.thermo_after(run_id, state["after_seq"], token),
         data.force_errors_after(run_id, state["fe_after_seq"], token),
     )
-    definition = await asyncio.to_thread(criteria.profile_definition, run["profile"])
-    device = criteria.device_class(run.get("device_name") or run.get("device"))
+    device = run.get("device_name") or run.get("device")
+    thresholds = await criteria.profile_thresholds(run.get("profile"), device, token)
     if fresh:
-        energy, drift, hist = data.full_figures(run, state, thermo, fes, definition, device)
+        energy, drift, hist = data.full_figures(run, state, thermo, fes, thresholds)
     else:
         energy, drift, hist, _added = data.patches(state, thermo, fes)
     metrics = live.provisional_metrics(state)
     final = run.get("metrics") or {}
-    rows, provisional = data.criteria_rows(run, state, definition, device)
+    rows, provisional = await data.criteria_rows(run, state, thresholds, token)
     ended = run["status"] not in ACTIVE_STATUSES
     eta = duration(run.get("eta_s")) if run["status"] == "running" else "—"
     now = final if ended else metrics
@@ -330,14 +330,13 @@ async def frame(state: dict[str, Any] | None, run_id: int, shown: Any) -> tuple[
     now = time.monotonic()
     if shown and now - shown[-1] < FRAME_EVERY_S and state.get("status") in ACTIVE_STATUSES:
         return no_update, no_update
-    run = {"id": run_id, "attempt": state.get("attempt")}
-    current = await data.current_frame(run)
+    current = await data.current_frame(run_id, api.token_of(None))
     if current is None:
         return no_update, no_update
-    key = [run["attempt"], current.info.get("step"), current.time_ps]
+    key = [state.get("attempt"), current.get("step"), current.get("time_ps")]
     if shown and key == shown[:3]:
         return no_update, [*key, now]
-    title = f"step {int(current.info.get('step', 0)):,} · t = {num(current.time_ps)} ps"
+    title = f"step {int(current.get('step') or 0):,} · t = {num(current.get('time_ps'))} ps"
     return molecule_figure(current, title=title), [*key, now]
 
 

@@ -2,21 +2,32 @@
 
 Definitions follow METRICS.md ("Trajectory comparison"). Positions are in Å, (N, 3) for a
 frame and (frames, N, 3) for a trajectory; times in ps; angles in degrees.
+
+numpy and scipy only (ase only for type hints): the API computes the dashboard's numbers
+(:mod:`mdval.analysis`) with these same functions, and the API process never imports ase.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
-from ase import Atoms
-from ase.data import chemical_symbols
-from ase.geometry import get_distances
 from numpy.typing import ArrayLike
 from scipy.spatial.distance import jensenshannon, pdist
 from scipy.spatial.transform import Rotation
 
-from mdval.metrics.stability import Pairs, as_pair_indices, bond_lengths_A, bond_pairs
+from mdval.metrics.geometry import (
+    CHEMICAL_SYMBOLS,
+    Pairs,
+    as_pair_indices,
+    bond_pairs_of,
+    is_periodic,
+    minimum_image,
+)
+
+if TYPE_CHECKING:
+    from ase import Atoms
 
 #: h(r) grid of METRICS.md: 500 bins on (0, 10] Å.
 HR_R_MAX_A: float = 10.0
@@ -112,12 +123,12 @@ def distance_histogram(
     (n_bins + 1,).
     """
     frames = as_frames(positions_frames, "positions_frames")
-    periodic = cell is not None and pbc is not None and bool(np.any(pbc))
+    periodic = is_periodic(cell, pbc)
+    i, j = np.triu_indices(frames.shape[1], k=1)
     dists = []
     for pos in frames:
         if periodic:
-            _, d = get_distances(pos, cell=cell, pbc=pbc)
-            dists.append(d[np.triu_indices(len(pos), k=1)])
+            dists.append(np.linalg.norm(minimum_image(pos[j] - pos[i], cell, pbc), axis=1))
         else:
             dists.append(pdist(pos))
     r = np.concatenate(dists) if dists else np.zeros(0)
@@ -148,7 +159,7 @@ def _symbol_order(symbol: str) -> tuple[int, str]:
 
 def bond_type(z_i: int, z_j: int) -> str:
     """Label of a bond between atomic numbers ``z_i`` and ``z_j``, e.g. ``"C-H"``."""
-    a, b = sorted((chemical_symbols[int(z_i)], chemical_symbols[int(z_j)]), key=_symbol_order)
+    a, b = sorted((CHEMICAL_SYMBOLS[int(z_i)], CHEMICAL_SYMBOLS[int(z_j)]), key=_symbol_order)
     return f"{a}-{b}"
 
 
@@ -165,6 +176,8 @@ def bond_length_stats(
     ``pairs`` the bonds, e.g. ``bond_pairs(start)[:2]``. Returns
     ``{"C-H": {"mean_A": ..., "std_A": ..., "n_samples": ...}, ...}`` (population std).
     """
+    from mdval.metrics.stability import bond_lengths_A  # ase's find_mic: not in the API
+
     frames = as_frames(frames_positions, "frames_positions")
     z = np.asarray(numbers, dtype=int).ravel()
     if z.size != frames.shape[1]:
@@ -224,17 +237,33 @@ def dihedral_deg(positions_A: ArrayLike, i: int, j: int, k: int, l: int) -> floa
 def alanine_dipeptide_phi_psi_indices(
     atoms: Atoms,
 ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
-    """Backbone dihedral atoms of alanine dipeptide (Ace-Ala-NMe), found from connectivity.
+    """Backbone dihedral atoms of alanine dipeptide (Ace-Ala-NMe), found from connectivity:
+    :func:`phi_psi_indices` of the atoms' numbers and bonds (those of
+    :func:`mdval.metrics.stability.bond_pairs`)."""
+    i, j, _ = bond_pairs_of(
+        atoms.get_atomic_numbers(),
+        atoms.get_positions(),
+        np.asarray(atoms.get_cell()),
+        atoms.get_pbc(),
+    )
+    return phi_psi_indices(atoms.get_atomic_numbers(), (i, j))
 
-    Bonds are those of :func:`mdval.metrics.stability.bond_pairs`. The amide carbons are the
-    carbons bonded to a one-neighbour O and to an N; C-alpha is the carbon bonded to an N and
-    to an amide carbon. Returns ``(phi, psi)`` as atom indices, phi = (C, N, CA, C') and
+
+def phi_psi_indices(
+    numbers: ArrayLike, bonds: Pairs
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]] | None:
+    """Backbone dihedral atoms of alanine dipeptide (Ace-Ala-NMe) from its connectivity.
+
+    ``numbers`` (N,) atomic numbers; ``bonds`` the bonded pairs (e.g.
+    :func:`mdval.metrics.geometry.bond_pairs_of`). The amide carbons are the carbons bonded
+    to a one-neighbour O and to an N; C-alpha is the carbon bonded to an N and to an amide
+    carbon. Returns ``(phi, psi)`` as atom indices, phi = (C, N, CA, C') and
     psi = (N, CA, C', N'); None when the structure does not have exactly this backbone (so
     callers may ask of any structure).
     """
-    z = atoms.get_atomic_numbers()
-    i, j, _ = bond_pairs(atoms)
-    neighbours: list[set[int]] = [set() for _ in range(len(atoms))]
+    z = np.asarray(numbers, dtype=int).ravel()
+    i, j = as_pair_indices(bonds)
+    neighbours: list[set[int]] = [set() for _ in range(len(z))]
     for a, b in zip(i.tolist(), j.tolist(), strict=True):
         neighbours[a].add(b)
         neighbours[b].add(a)

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 from ase import Atoms
 from ase.geometry import find_mic
-from ase.neighborlist import NeighborList, natural_cutoffs
 from numpy.typing import ArrayLike
 
+from mdval.metrics.geometry import BOND_SKIN_A, Pairs, as_pair_indices, bond_pairs_of
 from mdval.settings import get_settings
 from mdval.units import KB_EV_PER_K
 
@@ -32,32 +32,11 @@ from mdval.units import KB_EV_PER_K
 #: C-H bond of ASE's own methane is 1.09 Å against radii summing to 1.07 Å. In alanine
 #: dipeptide, ethanol, water and methane every bond lies within +0.03 Å of the radii sum and
 #: every non-bonded pair beyond +0.88 Å, so the +0.6 Å of the default separates them.
-NEIGHBOR_SKIN_A: float = 0.3
+NEIGHBOR_SKIN_A: float = BOND_SKIN_A
 
 #: The energy-departure margin uses at least this temperature (K), so that a run started
 #: cold (0 K, all energy potential) is not called an explosion for moving at all.
 ENERGY_MARGIN_MIN_K: float = 300.0
-
-#: Bonds as ``(i, j)``, ``(i, j, b0_A)`` (from :func:`bond_pairs`) or a (P, 2) index array.
-Pairs = tuple[np.ndarray, ...] | np.ndarray
-
-
-def as_pair_indices(pairs: Pairs) -> tuple[np.ndarray, np.ndarray]:
-    """(i, j) index arrays from a tuple ``(i, j)`` / ``(i, j, b0)`` or a (P, 2) array."""
-    if isinstance(pairs, tuple):
-        i, j = pairs[0], pairs[1]
-    else:
-        arr = np.asarray(pairs)
-        if arr.size == 0:
-            arr = arr.reshape(0, 2)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise ValueError(f"pairs must be (i, j) or have shape (P, 2), got {arr.shape}")
-        i, j = arr[:, 0], arr[:, 1]
-    i_arr = np.asarray(i, dtype=np.intp).ravel()
-    j_arr = np.asarray(j, dtype=np.intp).ravel()
-    if i_arr.shape != j_arr.shape:
-        raise ValueError(f"pair index arrays differ in length: {i_arr.size} vs {j_arr.size}")
-    return i_arr, j_arr
 
 
 def bond_pairs(
@@ -65,44 +44,21 @@ def bond_pairs(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bonds of the starting structure: neighbours by ASE's natural cutoffs.
 
-    Uses ``NeighborList(natural_cutoffs(atoms, mult), skin=skin_A)`` as ASE's own
-    ``build_neighbor_list`` does: a pair is bonded when its distance is below
-    r_i + r_j + 2 * skin_A (covalent radii r; 0.6 Å over the radii at the default skin).
-    In a periodic cell the minimum image counts, and an atom bonded to its own image is left
-    out. Returns ``(i, j, b0_A)``: (P,) int arrays with i < j, sorted, and (P,) starting bond
-    lengths in Å.
+    A pair is bonded when its distance is below mult (r_i + r_j) + 2 * skin_A (covalent
+    radii r; 0.6 Å over the radii at the default skin), as ASE's ``build_neighbor_list``
+    finds them. In a periodic cell the minimum image counts, and an atom bonded to its own
+    image is left out. Returns ``(i, j, b0_A)``: (P,) int arrays with i < j, sorted, and
+    (P,) starting bond lengths in Å. One implementation with the API's (ase-free)
+    :func:`mdval.metrics.geometry.bond_pairs_of`.
     """
-    n = len(atoms)
-    i_list: list[int] = []
-    j_list: list[int] = []
-    d_list: list[float] = []
-    if n >= 2:
-        nl = NeighborList(
-            natural_cutoffs(atoms, mult=mult), skin=skin_A, self_interaction=False, bothways=False
-        )
-        nl.update(atoms)
-        pos = atoms.get_positions()
-        cell = np.asarray(atoms.get_cell())
-        for a in range(n):
-            neighbours, offsets = nl.get_neighbors(a)
-            for b, d in zip(
-                neighbours.tolist(),
-                np.linalg.norm(pos[neighbours] + offsets @ cell - pos[a], axis=1).tolist(),
-                strict=True,
-            ):
-                if a != b:
-                    i_list.append(min(a, b))
-                    j_list.append(max(a, b))
-                    d_list.append(d)
-    i = np.asarray(i_list, dtype=np.intp)
-    j = np.asarray(j_list, dtype=np.intp)
-    d_arr = np.asarray(d_list, dtype=np.float64)
-    # Sort by (i, j, d) and keep the first (shortest image) of each pair.
-    order = np.lexsort((d_arr, j, i))
-    i, j, d_arr = i[order], j[order], d_arr[order]
-    first = np.ones(i.size, dtype=bool)
-    first[1:] = (i[1:] != i[:-1]) | (j[1:] != j[:-1])
-    return i[first], j[first], d_arr[first]
+    return bond_pairs_of(
+        atoms.get_atomic_numbers(),
+        atoms.get_positions(),
+        np.asarray(atoms.get_cell()),
+        atoms.get_pbc(),
+        mult=mult,
+        skin_A=skin_A,
+    )
 
 
 def bond_lengths_A(

@@ -72,8 +72,9 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen[bytes] | None = N
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path, *, port: int | None = None) -> Iterator[str]:
-    """uvicorn with ``app.main:create_app`` (dashboard mounted by its default factory)."""
+def serve(data_dir: Path, *, port: int | None = None, **env: str) -> Iterator[str]:
+    """uvicorn with ``app.main:create_app`` (dashboard mounted by its default factory);
+    ``env``: extra ``MDVAL_*`` settings."""
     port = port or free_port()
     log = (data_dir / "server.log").open("ab")
     proc = subprocess.Popen(
@@ -91,7 +92,7 @@ def serve(data_dir: Path, *, port: int | None = None) -> Iterator[str]:
             "warning",
         ],
         cwd=REPO,
-        env=env_for(data_dir),
+        env=env_for(data_dir, **env),
         stdout=log,
         stderr=subprocess.STDOUT,
     )

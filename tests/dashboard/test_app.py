@@ -35,6 +35,20 @@ def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     engine.dispose()
 
 
+def _body(
+    output: str, inputs: list[dict[str, Any]], state: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    specs = output.strip(".").split("...")
+    outputs = [{"id": o.split(".")[0], "property": o.split(".")[1]} for o in specs]
+    return {
+        "output": output,
+        "outputs": outputs if len(outputs) > 1 else outputs[0],
+        "inputs": inputs,
+        "state": state or [],
+        "changedPropIds": [],
+    }
+
+
 def _callback(
     client: TestClient,
     output: str,
@@ -98,8 +112,33 @@ def test_sign_in_checks_the_token(client: TestClient) -> None:
         {"id": "shell-token", "property": "n_submit", "value": 0},
     ]
     good = [{"id": "shell-token", "property": "value", "value": server.ADMIN_TOKEN}]
-    response = _callback(client, output, inputs, good)
-    assert response["shell-auth"]["data"]["role"] == "admin"
+    r = client.post("/_dash-update-component", json=_body(output, inputs, good))
+    assert r.status_code == 200, r.text
+    response = r.json()["response"]
+    assert response["shell-auth"]["data"] == {"name": "dashboard-admin", "role": "admin"}
+    # the token is in a signed HttpOnly SameSite=Lax cookie, not in the browser's storage
+    assert server.ADMIN_TOKEN not in json.dumps(response)
+    set_cookie = r.headers["set-cookie"]
+    assert set_cookie.startswith("mdval_session=") and server.ADMIN_TOKEN not in set_cookie
+    assert "httponly" in set_cookie.lower() and "samesite=lax" in set_cookie.lower()
+    # a callback of a signed-in request reads the API with the cookie's token
+    who = next(
+        d["output"]
+        for d in client.get("/_dash-dependencies").json()
+        if d["output"].startswith("shell-auth.data@")
+        and [i["id"] for i in d["inputs"]] == ["_pages_location"]
+    )
+    loads = [{"id": "_pages_location", "property": "pathname", "value": "/"}]
+    unseen = [{"id": "shell-auth", "property": "data", "value": None}]
+    restored = client.post("/_dash-update-component", json=_body(who, loads, unseen))
+    assert restored.status_code == 200, restored.text
+    assert restored.json()["response"]["shell-auth"]["data"]["role"] == "admin"
+    # a forged cookie signs nobody in
+    cookie = client.cookies.get("mdval_session")
+    client.cookies.set("mdval_session", cookie[:-2] + ("AA" if cookie[-2:] != "AA" else "BB"))
+    r = client.post("/_dash-update-component", json=_body(who, loads, unseen))
+    assert r.status_code in (200, 204) and "shell-auth" not in (r.text if r.content else "")
+    client.cookies.clear()
     bad = [{"id": "shell-token", "property": "value", "value": "mdv_nope"}]
     response = _callback(client, output, inputs, bad)
     assert "shell-auth" not in response and response["shell-signin-error"]["children"]

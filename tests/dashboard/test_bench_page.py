@@ -34,7 +34,7 @@ SHOW_OUTPUT = (
     "...bench-scaling.figure...bench-overhead.figure...bench-shown.data.."
 )
 SIGNED_OUT = [{"id": "shell-auth", "property": "data", "value": None}]
-SIGNED_IN = {"token": server.ADMIN_TOKEN, "name": "dashboard-admin", "role": "admin"}
+SIGNED_IN = {"name": "dashboard-admin", "role": "admin"}  # the token is in the cookie
 ADMIN = [{"id": "shell-auth", "property": "data", "value": SIGNED_IN}]
 
 
@@ -128,6 +128,18 @@ def _callback(
     r = client.post("/_dash-update-component", json=body)
     assert r.status_code == 200, r.text
     return dict(r.json()["response"])
+
+
+def _sign_in(client: TestClient) -> None:
+    """Sign in through the shell's callback: the answer sets the signed session cookie."""
+    output = "..shell-auth.data...shell-signin-error.children...shell-token.value.."
+    inputs = [
+        {"id": "shell-signin", "property": "n_clicks", "value": 1},
+        {"id": "shell-token", "property": "n_submit", "value": 0},
+    ]
+    state = [{"id": "shell-token", "property": "value", "value": server.ADMIN_TOKEN}]
+    assert _callback(client, output, inputs, state)["shell-auth"]["data"] == SIGNED_IN
+    assert client.cookies.get("mdval_session")
 
 
 def _jobs(client: TestClient, *, queued: Any = None, auth: Any = SIGNED_OUT) -> dict[str, Any]:
@@ -259,14 +271,18 @@ def test_the_run_button_needs_a_submitter_and_queues_a_benchmark(
     response = _callback(client, output, inputs, SIGNED_OUT, ["bench-run.n_clicks"])
     assert "Sign in with a submitter token" in json.dumps(response)
     assert "bench-queued" not in response
-    response = _callback(client, output, inputs, ADMIN, ["bench-run.n_clicks"])
+    _sign_in(client)
+    try:
+        response = _callback(client, output, inputs, ADMIN, ["bench-run.n_clicks"])
+        listed = _jobs(client, queued=response["bench-queued"]["data"], auth=ADMIN)
+    finally:
+        client.cookies.clear()  # signed out again for the other tests
     queued = response["bench-queued"]["data"]
     assert isinstance(queued, int) and queued > completed
     assert f"Benchmark #{queued} queued" in json.dumps(response["bench-run-message"])
     job = client.get(f"/api/v1/bench/{queued}").json()
     assert job["status"] == "queued" and job["request"]["quick"] is True
     assert job["request"]["models"] == ["zoo:original", "zoo:tiny", "zoo:ultra-tiny"]
-    listed = _jobs(client, queued=queued, auth=ADMIN)
     assert listed["bench-job"]["value"] == queued  # the new job is opened
     assert listed["bench-refresh"]["disabled"] is False  # and followed until it ends
 

@@ -139,3 +139,36 @@ def _journey(standalone: str, page: Any, tmp_path: Path) -> None:
     assert "<script src=" not in html and report.stat().st_size > 1_000_000
     page.wait_for_selector("#report-status .alert-success")
     shot(page, "10-report")
+
+
+def test_sign_in_keeps_the_token_in_an_httponly_cookie(
+    standalone: str, browser_page: tuple[Any, Console]
+) -> None:
+    """Signed in, the raw token is nowhere a script of the page can read (session or local
+    storage, document.cookie); the signed HttpOnly cookie signs a reload in again."""
+    page, console = browser_page
+    page.context.clear_cookies()
+    page.goto(standalone + "/")
+    page.evaluate("() => { sessionStorage.clear(); localStorage.clear(); }")
+    page.reload()
+    page.wait_for_selector("#shell-token")
+    page.fill("#shell-token", ADMIN_TOKEN)
+    page.click("#shell-signin")
+    page.wait_for_selector("#shell-user:has-text('admin')")
+    readable = page.evaluate(
+        "() => JSON.stringify([Object.entries(sessionStorage), Object.entries(localStorage),"
+        " document.cookie])"
+    )
+    assert ADMIN_TOKEN not in readable and "mdval_session" not in readable
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "mdval_session"]
+    assert cookie["httpOnly"] is True and cookie["sameSite"] == "Lax"
+    assert ADMIN_TOKEN not in cookie["value"]
+    # a new page load (session storage gone too) is signed in by the cookie alone
+    page.evaluate("() => sessionStorage.clear()")
+    page.goto(standalone + "/submit")
+    page.wait_for_selector("#shell-user:has-text('standalone-admin')")
+    shot(page, "20-signed-in-by-cookie")
+    page.click("#shell-signout")
+    page.wait_for_selector("#shell-token", state="visible")
+    assert not [c for c in page.context.cookies() if c["name"] == "mdval_session"]
+    assert console.errors == []

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-
-from dashboard import criteria, format
+from dashboard import format
 from dashboard.submit_checks import MAX_CUSTOM_RUNS, element_problem, parse_numbers, plan
 
-PROFILE = yaml.safe_load(
-    (Path(__file__).resolve().parents[2] / "mdval/criteria/profiles/m6.yaml").read_text()
-)
 MODELS = {
     "emt": {
         "spec": "emt",
@@ -63,36 +56,8 @@ def _form(**kw: Any) -> dict[str, Any]:
     return {**base, **kw}
 
 
-@pytest.mark.parametrize(
-    ("value", "level"),
-    [
-        (0.5, "target"),
-        (3.0, "acceptable"),
-        (7.0, "fail"),
-        (-0.5, "target"),
-        (None, "not_evaluated"),
-    ],
-)
-def test_drift_levels_of_the_m6_profile(value: float | None, level: str) -> None:
-    rows = criteria.evaluate(PROFILE, {"drift_percent": value})
-    (drift,) = [r for r in rows if r["name"] == "energy_drift"]
-    assert drift["level"] == level
-
-
-def test_device_thresholds_and_booleans() -> None:
-    rows = {
-        r["name"]: r
-        for r in criteria.evaluate(
-            PROFILE,
-            {"inference_ms_per_step": 30.0, "crashed": False, "stable_duration_ps": 6.0},
-            device="gpu",
-        )
-    }
-    assert rows["inference_time"]["level"] == "acceptable"
-    assert rows["no_crash"]["level"] == "target"
-    assert rows["stable_duration"]["level"] == "acceptable"
-    assert criteria.device_class("NVIDIA H100") == "gpu" and criteria.device_class("cpu") == "cpu"
-    assert criteria.metric_level(PROFILE, "force_rmse_eV_per_A", 0.25) == "acceptable"
+# The criteria levels are the core's, served by the API: tests/app/test_analysis_api.py and
+# tests/mdval/test_analysis.py (the dashboard judges nothing itself).
 
 
 def test_number_formatting() -> None:

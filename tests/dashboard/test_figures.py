@@ -11,7 +11,7 @@ import pytest
 from dashboard import comparison_figures as cf
 from dashboard import figures as f
 from dashboard.molecule import molecule_figure
-from dashboard.trajectory import Frame
+from mdval.analysis import Frame, frame_view
 from tests.dashboard.fake_data import STRUCTURES, read_xyz
 
 UNITS = ("(", "%")
@@ -75,7 +75,8 @@ def test_drift_and_histogram_carry_thresholds_and_units() -> None:
 
 def test_molecule_figure_draws_atoms_bonds_and_the_cell() -> None:
     symbols, pos, _ = read_xyz(STRUCTURES["CH4"])
-    fig = molecule_figure(Frame(symbols, pos, cell=np.eye(3) * 5), title="step 0")
+    view = frame_view(Frame(symbols, pos, cell=np.eye(3) * 5))  # the API's FrameView body
+    fig = molecule_figure(view, title="step 0")
     names = [t.name for t in fig.data]
     assert names[:2] == ["bonds", "cell"] and set(names[2:]) == {"C", "H"}
     bonds = fig.data[0]
