@@ -187,7 +187,12 @@ class DbStreamingListener(RunListener):
 class Heartbeat(threading.Thread):
     """Refreshes ``runs.heartbeat_at`` of every run of a batch (one run, or the replicas of
     a batch) every ``interval_s``, whatever the engine is doing; tells a run's listener when
-    the run is no longer this worker's."""
+    the run is no longer this worker's.
+
+    Used as a context manager around the whole attempt — the simulation *and* the final
+    flush and record: a final flush that retries (up to 7.5 s) or a batch recording its
+    replicas one by one must not look stale to the reaper, which would re-queue a run its
+    worker is still finishing."""
 
     def __init__(self, engine: Engine, listeners: Sequence[DbStreamingListener], interval_s: float):
         super().__init__(name=f"heartbeat-{listeners[0].claim.run_id}", daemon=True)
@@ -212,3 +217,11 @@ class Heartbeat(threading.Thread):
 
     def stop(self) -> None:
         self.stopping.set()
+
+    def __enter__(self) -> Heartbeat:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        self.join(timeout=5)

@@ -151,17 +151,12 @@ def execute_batch(engine: Engine, claims: list[Claim]) -> list[dict[str, Any]]:
     listeners = [
         DbStreamingListener(engine, c, flush_interval_s=settings.flush_interval_s) for c in claims
     ]
-    heartbeat = Heartbeat(engine, listeners, settings.heartbeat_interval_s)
-    heartbeat.start()
-    try:
+    with Heartbeat(engine, listeners, settings.heartbeat_interval_s):
         endings = _simulate(configs, out_dirs, listeners)
-    finally:
-        heartbeat.stop()
-        heartbeat.join(timeout=5)
-    return [
-        _record(engine, listener, ending, out_dir)
-        for listener, ending, out_dir in zip(listeners, endings, out_dirs, strict=True)
-    ]
+        return [
+            _record(engine, listener, ending, out_dir)
+            for listener, ending, out_dir in zip(listeners, endings, out_dirs, strict=True)
+        ]
 
 
 def _controls_dir() -> Path:

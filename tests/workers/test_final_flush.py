@@ -16,12 +16,16 @@ from app.crud import runs as runs_crud
 from app.db.models import Run, ThermoRow
 from tests.utils.factories import make_run
 from workers.core_bridge import ThermoRecord
-from workers.listener import DbStreamingListener
+from workers.listener import DbStreamingListener, Heartbeat
 from workers.tasks import _record
 
 pytestmark = [pytest.mark.service, pytest.mark.usefixtures("catalog")]
 
 N_ROWS = 5
+#: The task's heartbeat beats through the final flush; the tests beat as the task does, on
+#: the session's short interval (its reaper calls a run stale after 6 s, and a final flush
+#: that keeps failing retries for 7.5 s: without the beat the run would be re-queued).
+BEAT_S = 1.0
 
 
 @pytest.fixture
@@ -82,7 +86,8 @@ def test_a_failed_final_flush_is_retried(
 ) -> None:
     listener = _listener(engine)
     reject_thermo(listener.claim.run_id, 2)  # type: ignore[operator]
-    out = _record(engine, listener, ("completed", None, None), tmp_path)
+    with Heartbeat(engine, [listener], BEAT_S):
+        out = _record(engine, listener, ("completed", None, None), tmp_path)
     assert out["outcome"] == "completed"
     assert _state(engine, listener.claim.run_id) == ("completed", None, N_ROWS)
 
@@ -92,7 +97,8 @@ def test_a_run_whose_series_cannot_be_stored_fails_with_the_reason(
 ) -> None:
     listener = _listener(engine)
     reject_thermo(listener.claim.run_id, 10**6)  # type: ignore[operator]
-    out = _record(engine, listener, ("completed", None, None), tmp_path)
+    with Heartbeat(engine, [listener], BEAT_S):
+        out = _record(engine, listener, ("completed", None, None), tmp_path)
     status, reason, n = _state(engine, listener.claim.run_id)
     assert out["outcome"] == status == "failed"
     assert n == 0
