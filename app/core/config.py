@@ -74,7 +74,7 @@ class Settings(BaseSettings):
         default=5120.0, gt=0, description="Largest structure upload."
     )
     max_runs_per_request: int = Field(
-        default=500, ge=1, description="Largest suite accepted in one call."
+        default=500, ge=1, description="Most runs one call queues (a suite or a batch)."
     )
     page_size_max: int = Field(
         default=10_000, ge=1, description="Most rows one list/series call returns."

@@ -103,6 +103,36 @@ class RunCreate(RunParameters):
         return self.model_dump(exclude={"model", "structure", "reference", "suite"})
 
 
+#: Most runs one ``POST /runs/batch`` body may hold (the service's own limit,
+#: ``MDVAL_MAX_RUNS_PER_REQUEST``, is checked too).
+MAX_BATCH_RUNS = 1000
+
+
+class RunBatchCreate(BaseModel):
+    """``POST /api/v1/runs/batch``: several single runs queued as one submission, all or
+    none, under one ``Idempotency-Key`` (the dashboard's multi-temperature / multi-seed
+    form sends one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    runs: list[RunCreate] = Field(
+        ...,
+        min_length=1,
+        max_length=MAX_BATCH_RUNS,
+        description="The runs, each as for POST /runs with 'structure' set (no suite).",
+    )
+
+    @model_validator(mode="after")
+    def _single_runs_only(self) -> Self:
+        suites = [i + 1 for i, r in enumerate(self.runs) if r.suite is not None]
+        if suites:
+            raise ValueError(
+                f"run {suites[0]} names a suite: a batch holds single runs (queue a suite "
+                "with POST /api/v1/runs)"
+            )
+        return self
+
+
 class RunMetrics(BaseModel):
     """The summary numbers the leaderboard reads (None until the run has them)."""
 
@@ -172,8 +202,8 @@ class RunList(BaseModel):
 
 
 class RunSubmission(BaseModel):
-    """Answer of ``POST /api/v1/runs``. ``id``/``status`` are the first run's (the only one
-    for a single-run request)."""
+    """Answer of ``POST /api/v1/runs`` and ``POST /api/v1/runs/batch``. ``id``/``status``
+    are the first run's (the only one for a single-run request)."""
 
     submission_id: str
     suite: str | None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, BackgroundTasks, Header, Query, Response
@@ -28,6 +28,7 @@ from app.schemas.runs import (
     ForceErrors,
     ForceErrorSample,
     Histogram,
+    RunBatchCreate,
     RunCreate,
     RunList,
     RunRead,
@@ -36,7 +37,7 @@ from app.schemas.runs import (
     ThermoSeries,
 )
 from app.services.redaction import for_caller
-from app.services.submissions import enqueue_runs, submit_runs
+from app.services.submissions import enqueue_runs, submit_batch, submit_runs
 from app.services.views import run_read
 
 router = APIRouter(prefix="/runs", tags=["runs"], responses=ERROR_RESPONSES)
@@ -48,6 +49,27 @@ ARTIFACT_FILES = {
 }
 
 
+IdempotencyKeyHeader = Annotated[
+    Text | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="A retried request with the same key and body queues nothing twice.",
+    ),
+]
+
+
+def _publisher(session: Session, queue: QueueDep, background: BackgroundTasks) -> Any:
+    """Publish once the answer is sent; an unpublished run is re-sent by the reaper."""
+    engine = session.get_bind()
+
+    def publish(runs: list[tuple[int, str]]) -> None:
+        with Session(engine) as own:
+            enqueue_runs(own, queue=queue, runs=runs)
+
+    return lambda runs: background.add_task(publish, runs)
+
+
 @router.post("", status_code=201, response_model=RunSubmission)
 def create_runs(
     body: RunCreate,
@@ -57,25 +79,12 @@ def create_runs(
     queue: QueueDep,
     response: Response,
     background: BackgroundTasks,
-    idempotency_key: Annotated[
-        Text | None,
-        Header(
-            alias="Idempotency-Key",
-            max_length=200,
-            description="A retried request with the same key and body queues nothing twice.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKeyHeader = None,
 ) -> RunSubmission:
     """Queue one run (``structure``) or a suite (``suite``) for a model.
 
     Everything is validated before anything is queued; a 4xx means nothing was written.
     """
-    engine = session.get_bind()
-
-    def publish(runs: list[tuple[int, str]]) -> None:
-        with Session(engine) as own:
-            enqueue_runs(own, queue=queue, runs=runs)
-
     result = submit_runs(
         session,
         settings=settings,
@@ -83,8 +92,40 @@ def create_runs(
         request=body,
         token=token,
         idempotency_key=idempotency_key,
-        # published once the answer is sent; an unpublished run is re-sent by the reaper
-        defer=lambda runs: background.add_task(publish, runs),
+        defer=_publisher(session, queue, background),
+    )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
+@router.post("/batch", status_code=201, response_model=RunSubmission)
+def create_run_batch(
+    body: RunBatchCreate,
+    token: SubmitterDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    queue: QueueDep,
+    response: Response,
+    background: BackgroundTasks,
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> RunSubmission:
+    """Queue several runs (e.g. one structure at several temperatures) as one submission.
+
+    All or none: every run is validated first, and they are written in one transaction
+    (a refused run names itself: ``run i of n``, field ``runs.<i-1>.<field>``). With an
+    ``Idempotency-Key`` a repeat (a double click, a retry) is answered from the first
+    request (``replayed``) and queues nothing. The runs share one ``submission_id``, so a
+    worker can run those that share a batch key as one batch.
+    """
+    result = submit_batch(
+        session,
+        settings=settings,
+        queue=queue,
+        request=body,
+        token=token,
+        idempotency_key=idempotency_key,
+        defer=_publisher(session, queue, background),
     )
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
