@@ -31,6 +31,7 @@ __all__ = [
     "describe_structure",
     "make_run_config",
     "recommend",
+    "resolved_device",
     "run",
     "run_batch",
     "validate_request",
@@ -241,6 +242,17 @@ def run(
 
         cache_self_run(prepared, result.summary, result.frames, directory=controls_dir)
     return RunOutput(status=result.status, summary=result.summary, out_dir=result.out_dir)
+
+
+def resolved_device(device: str) -> str | None:
+    """The torch device (``cpu``, ``cuda[:N]``) a run asking for ``device`` gets on this
+    worker, as the core resolves it; None when it cannot run here."""
+    from mdval.potentials.device import resolve_device
+
+    try:
+        return resolve_device(device)
+    except InputError:
+        return None
 
 
 def batch_key(config: dict[str, Any]) -> Any:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
-from app.crud import catalog, series
+from app.crud import catalog, history, series
 from app.crud import runs as runs_crud
 from app.crud.runs import Claim
 from app.db.base import utcnow
@@ -82,10 +82,14 @@ def _claim(session: Session, run_id: int, worker: str) -> Claim | None:
     return claim
 
 
-def batch_limit(queue: str) -> int:
-    """Most runs one worker of ``queue`` runs as one batch."""
+def batch_limit(device: str | None) -> int:
+    """Most runs one worker batches on ``device``, the torch device the run resolved to
+    (not its queue's name: the standalone's CPU worker serves the ``gpu`` queue too);
+    1 when it resolves to none."""
     settings = get_settings()
-    gpu = queue == settings.queue("gpu")
+    if device is None:
+        return 1
+    gpu = device.startswith("cuda")
     return settings.batch_max_replicas_gpu if gpu else settings.batch_max_replicas_cpu
 
 
@@ -95,15 +99,18 @@ def claim_partners(engine: Engine, lead: Claim) -> list[Claim]:
     Partners share the lead's torch potential, queue, device and batch key (timestep, step
     counts, record interval, friction: :func:`mdval.md.batch_protocol.batch_key`); they
     are claimed one conditional UPDATE each, like the lead, so a partner's own task later
-    finds its row taken and does nothing. At most :func:`batch_limit` runs in all.
+    finds its row taken and does nothing. At most :func:`batch_limit` runs in all, for the
+    device the lead resolves to on this worker.
     """
     with Session(engine) as session:
         row = session.get(Run, lead.run_id)
         if row is None:
             return []
-        limit = batch_limit(row.queue) - 1
         model = session.get(Potential, row.model_id)
-        if limit < 1 or model is None or not catalog.is_torch_potential(model):
+        if model is None or not catalog.is_torch_potential(model):
+            return []
+        limit = batch_limit(core_bridge.resolved_device(row.device)) - 1
+        if limit < 1:
             return []
         key = core_bridge.batch_key(dict(row.config or {}))
         if key is None:
@@ -284,7 +291,8 @@ def update_recommendations(session: Session, *, run_id: int) -> None:
     row (``SELECT ... FOR UPDATE``; SQLite's write lock serialises already): the second
     reads the runs after the first committed, so its recommendation counts both runs (it
     would otherwise miss the first one's run and overwrite the first's result). The rows are
-    written with one INSERT ... ON CONFLICT DO UPDATE, never a duplicate-key error.
+    written with one INSERT ... ON CONFLICT DO UPDATE, never a duplicate-key error, and each
+    change is kept in ``recommendation_history`` with its validity time (same transaction).
     """
     run = session.get(Run, run_id)
     if run is None:
@@ -306,6 +314,7 @@ def update_recommendations(session: Session, *, run_id: int) -> None:
         if decided is None:
             continue
         level, evidence = decided
+        now = utcnow()
         upsert_recommendation(
             session,
             model_id=model_id,
@@ -314,8 +323,19 @@ def update_recommendations(session: Session, *, run_id: int) -> None:
                 "recommendation": level,
                 "evidence": evidence,
                 "n_runs": len(summaries),
-                "updated_at": utcnow(),
+                "updated_at": now,
             },
+        )
+        history.record(
+            session,
+            model_id=model_id,
+            suite=suite,
+            recommendation=level,
+            evidence=evidence,
+            n_runs=len(summaries),
+            verdicts=history.verdict_counts(s.get("verdict") for s in summaries if s),
+            run_id=run_id,
+            now=now,
         )
     session.flush()
 

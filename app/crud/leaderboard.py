@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from app.crud import history
 from app.db.models import FINISHED_STATUSES, Potential, Recommendation, Run
 
 #: Runs that count on the leaderboard (failed/cancelled are the system's, not the model's).
@@ -29,7 +30,11 @@ _METRICS = (
     "force_angle_error_deg",
     "energy_rmse_meV_per_atom",
     "inference_ms_per_step",
+    "inference_ms_per_replica_step",
 )
+#: The inference time compared across models: per replica (a batch's time / its size);
+#: rows stored before that column existed have only the batch's time.
+PER_REPLICA_MS = func.coalesce(Run.inference_ms_per_replica_step, Run.inference_ms_per_step)
 
 
 def _median(values: Iterable[float | None], *, absolute: bool = False) -> float | None:
@@ -76,6 +81,8 @@ def _aggregate_sql(session: Session, where: list[Any]) -> dict[int, dict[str, An
             count(scored & (Run.verdict == "protocol invalid")).label("protocol_invalid"),
             *(median(getattr(Run, m)).label(m) for m in _METRICS),
             median(func.abs(Run.drift_meV_per_atom_per_ps)).label("abs_drift"),
+            func.min(Run.batch_size).filter(scored).label("batch_size_min"),
+            func.max(Run.batch_size).filter(scored).label("batch_size_max"),
             func.max(Run.finished_at).label("last_finished_at"),
         )
         .where(*where)
@@ -91,6 +98,7 @@ def _aggregate_python(session: Session, where: list[Any]) -> dict[int, dict[str,
         Run.status,
         Run.verdict,
         Run.finished_at,
+        Run.batch_size,
         *(getattr(Run, m) for m in _METRICS),
     ]
     by_model: dict[int, list[Any]] = defaultdict(list)
@@ -107,6 +115,9 @@ def _aggregate_python(session: Session, where: list[Any]) -> dict[int, dict[str,
         for m in _METRICS:
             agg[m] = _median(getattr(r, m) for r in scored)
         agg["abs_drift"] = _median((r.drift_meV_per_atom_per_ps for r in scored), absolute=True)
+        sizes = [r.batch_size for r in scored if r.batch_size is not None]
+        agg["batch_size_min"] = min(sizes) if sizes else None
+        agg["batch_size_max"] = max(sizes) if sizes else None
         finished = [r.finished_at for r in runs if r.finished_at is not None]
         agg["last_finished_at"] = max(finished) if finished else None
         out[model_id] = agg
@@ -116,13 +127,14 @@ def _aggregate_python(session: Session, where: list[Any]) -> dict[int, dict[str,
 def _inference_by_case(
     session: Session, where: list[Any]
 ) -> dict[int, dict[tuple[int, str | None], float]]:
-    """model -> (structure, device) -> median inference ms/step of its scored runs."""
+    """model -> (structure, device) -> median inference ms per replica step of its scored
+    runs (a batched run's batch time / batch size: like for like with a run alone)."""
     keys = (Run.model_id, Run.structure_id, Run.device_name)
-    positive = [*where, Run.status.in_(SCORED), Run.inference_ms_per_step > 0]
+    positive = [*where, Run.status.in_(SCORED), PER_REPLICA_MS > 0]
     out: dict[int, dict[tuple[int, str | None], float]] = defaultdict(dict)
     if session.get_bind().dialect.name == "postgresql":
         stmt = (
-            select(*keys, func.percentile_cont(0.5).within_group(Run.inference_ms_per_step))
+            select(*keys, func.percentile_cont(0.5).within_group(PER_REPLICA_MS))
             .where(*positive)
             .group_by(*keys)
         )
@@ -131,7 +143,7 @@ def _inference_by_case(
         return out
     samples: dict[tuple[int, int, str | None], list[float]] = defaultdict(list)
     for model_id, structure_id, device, ms in session.execute(
-        select(*keys, Run.inference_ms_per_step).where(*positive)
+        select(*keys, PER_REPLICA_MS).where(*positive)
     ):
         if ms is not None and math.isfinite(ms):
             samples[(model_id, structure_id, device)].append(ms)
@@ -150,7 +162,9 @@ def leaderboard(
     until: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per model with finished runs (the fields of
-    :class:`app.schemas.leaderboard.LeaderboardRow`)."""
+    :class:`app.schemas.leaderboard.LeaderboardRow`). With ``until``: the leaderboard as it
+    was then — runs finished before it, and the recommendations that held at that time
+    (``recommendation_history``)."""
     where = _filters(
         suite=suite, structure_id=structure_id, temperature_K=temperature_K, until=until
     )
@@ -163,14 +177,18 @@ def leaderboard(
     models = {
         p.id: p for p in session.scalars(select(Potential).where(Potential.id.in_(aggregates)))
     }
-    recs = {
-        r.model_id: r
-        for r in session.scalars(
-            select(Recommendation).where(
-                Recommendation.model_id.in_(aggregates), Recommendation.suite == (suite or "")
+    recs: dict[int, Any]
+    if until is not None:
+        recs = history.as_of(session, model_ids=aggregates, suite=suite or "", at=until)
+    else:
+        recs = {
+            r.model_id: r
+            for r in session.scalars(
+                select(Recommendation).where(
+                    Recommendation.model_id.in_(aggregates), Recommendation.suite == (suite or "")
+                )
             )
-        )
-    }
+        }
     speed = _inference_by_case(session, where) if baseline_id is not None else {}
     out = []
     for model_id, agg in aggregates.items():
@@ -200,6 +218,9 @@ def leaderboard(
                 "median_force_angle_error_deg": agg["force_angle_error_deg"],
                 "median_energy_rmse_meV_per_atom": agg["energy_rmse_meV_per_atom"],
                 "median_inference_ms_per_step": agg["inference_ms_per_step"],
+                "median_inference_ms_per_replica_step": agg["inference_ms_per_replica_step"],
+                "batch_size_min": agg["batch_size_min"],
+                "batch_size_max": agg["batch_size_max"],
                 "speedup": _speedup(speed, model_id, baseline_id),
                 "recommendation": rec.recommendation if rec else None,
                 "recommendation_evidence": rec.evidence if rec else None,
@@ -212,7 +233,8 @@ def leaderboard(
 def _speedup(
     speed: dict[int, dict[tuple[int, str | None], float]], model_id: int, baseline_id: int | None
 ) -> float | None:
-    """Geometric mean over shared (structure, device) cases of baseline ms / model ms."""
+    """Geometric mean over shared (structure, device) cases of baseline ms / model ms, per
+    replica step."""
     if baseline_id is None or model_id not in speed or baseline_id not in speed:
         return None
     mine, base = speed[model_id], speed[baseline_id]

@@ -30,6 +30,7 @@ SUMMARY_METRIC_COLUMNS = (
     "force_angle_error_deg",
     "energy_rmse_meV_per_atom",
     "inference_ms_per_step",
+    "inference_ms_per_replica_step",
     "step_ms",
 )
 
@@ -244,6 +245,13 @@ def summary_columns(summary: dict[str, Any]) -> dict[str, Any]:
     values["recommendation"] = str(recommendation)[:100] if recommendation else None
     ttf = summary.get("time_to_failure_ps")
     values["time_to_failure_ps"] = float(ttf) if isinstance(ttf, int | float) else None
+    size = metrics.get("batch_size", provenance.get("batch_size"))
+    values["batch_size"] = int(size) if isinstance(size, int | float) and size >= 1 else None
+    if values["inference_ms_per_replica_step"] is None and values["inference_ms_per_step"]:
+        # summaries from before per-replica timing: a batch's time over its size
+        values["inference_ms_per_replica_step"] = values["inference_ms_per_step"] / (
+            values["batch_size"] or 1
+        )
     return values
 
 
@@ -275,6 +283,9 @@ def finish_run(
     if summary is not None:
         values["summary"] = summary
         values.update(summary_columns(summary))
+    if status == "cancelled":
+        # a cancelled run decides nothing: no verdict, whatever the part it ran looked like
+        values["verdict"] = values["recommendation"] = None
     result = session.execute(update(Run).where(_owned(claim)).values(**values).returning(Run.id))
     written = result.first() is not None
     if written:

@@ -185,6 +185,9 @@ class Run(Base):
     force_angle_error_deg: Mapped[float | None] = mapped_column(Double)
     energy_rmse_meV_per_atom: Mapped[float | None] = mapped_column(Double)
     inference_ms_per_step: Mapped[float | None] = mapped_column(Double)
+    # a batched run's inference_ms_per_step is its batch's; per replica: / batch_size
+    inference_ms_per_replica_step: Mapped[float | None] = mapped_column(Double)
+    batch_size: Mapped[int | None] = mapped_column(Integer)
     step_ms: Mapped[float | None] = mapped_column(Double)
     device_name: Mapped[str | None] = mapped_column(String(200))
     out_dir: Mapped[str | None] = mapped_column(String(2000))
@@ -257,6 +260,30 @@ class Recommendation(Base):
     evidence: Mapped[Any] = mapped_column(Json)
     n_runs: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecommendationHistory(Base):
+    """Every recommendation a (model, suite) has had, with the time it held: from
+    ``valid_from`` until ``valid_to`` (None: still current). Written in the transaction that
+    upserts :class:`Recommendation`, so any view can be read as of a time. ``verdicts``
+    counts the verdicts of the runs it was decided on; ``run_id`` is the run whose end
+    caused it."""
+
+    __tablename__ = "recommendation_history"
+    __table_args__ = (
+        Index("ix_recommendation_history_model_suite_from", "model_id", "suite", "valid_from"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    model_id: Mapped[int] = mapped_column(ForeignKey("models.id", ondelete="CASCADE"))
+    suite: Mapped[str] = mapped_column(String(200))
+    recommendation: Mapped[str] = mapped_column(String(100))
+    evidence: Mapped[Any] = mapped_column(Json)
+    n_runs: Mapped[int] = mapped_column(Integer)
+    verdicts: Mapped[dict[str, int] | None] = mapped_column(Json)
+    run_id: Mapped[int | None] = mapped_column(BigId)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Counter(Base):

@@ -17,6 +17,7 @@ SortKey = Literal[
     "median_drift_percent",
     "median_force_rmse_eV_per_A",
     "median_inference_ms_per_step",
+    "median_inference_ms_per_replica_step",
     "speedup",
     "n_params",
 ]
@@ -49,11 +50,19 @@ class LeaderboardRow(BaseModel):
     median_force_r2: float | None
     median_force_angle_error_deg: float | None
     median_energy_rmse_meV_per_atom: float | None
-    median_inference_ms_per_step: float | None
+    median_inference_ms_per_step: float | None = Field(
+        None, description="Per model call: a batched run's is its whole batch's."
+    )
+    median_inference_ms_per_replica_step: float | None = Field(
+        None, description="A batched run's inference_ms_per_step / its batch size."
+    )
+    batch_size_min: int | None = Field(None, description="Smallest batch of its scored runs.")
+    batch_size_max: int | None = Field(None, description="Largest batch (1: never batched).")
     speedup: float | None = Field(
         None,
-        description="Baseline's inference_ms_per_step over this model's, matched per structure "
-        "and device (geometric mean over the shared cases).",
+        description="Baseline's inference ms per replica step over this model's, matched per "
+        "structure and device (geometric mean over the shared cases): a batched run's batch "
+        "time is divided by its batch size.",
     )
     recommendation: str | None
     recommendation_evidence: Any = None
@@ -86,15 +95,50 @@ class LeaderboardChange(BaseModel):
     change: Literal["new", "changed"]
     before: dict[str, Any] | None
     after: dict[str, Any]
+    run_ids: list[int] = Field(
+        default_factory=list, description="The evidence: its runs finished since then."
+    )
+
+
+class RecommendationChange(BaseModel):
+    """A model whose recommendation (over all its runs) is not what it was at ``since``."""
+
+    model: str
+    name: str
+    before: str | None = Field(..., description="What held at `since` (None: none yet).")
+    after: str
+    changed_at: datetime
+    decided_by_run_id: int | None = Field(None, description="The run whose end changed it.")
+    run_ids: list[int] = Field(
+        default_factory=list, description="The evidence: its runs finished since then."
+    )
+    evidence: Any = None
+
+
+class NewModel(BaseModel):
+    """A model with scored runs now and none at ``since``."""
+
+    model: str
+    name: str
+    runs: int
+    recommendation: str | None
+    run_ids: list[int]
 
 
 class Standup(BaseModel):
-    """What happened since ``since``: the daily stand-up in one call."""
+    """What happened since ``since``: the daily stand-up in one call. Before/after compares
+    the leaderboard as it was at ``since`` (runs finished before it, recommendations that
+    held then: ``recommendation_history``) with now."""
 
     since: datetime
     now: datetime
-    finished: list[RunBrief]
+    finished: list[RunBrief] = Field(
+        ..., description="completed, crashed or failed since then (cancelled apart)"
+    )
+    cancelled: list[RunBrief] = Field(default_factory=list, description="cancelled since then")
     new_failures: list[RunBrief] = Field(..., description="crashed or failed since then")
     running: list[RunBrief]
     queued: int
+    recommendation_changes: list[RecommendationChange] = Field(default_factory=list)
+    new_models: list[NewModel] = Field(default_factory=list)
     leaderboard_changes: list[LeaderboardChange]
