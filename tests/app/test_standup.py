@@ -5,7 +5,6 @@ cancelled run is neither finished nor a failure and has no verdict."""
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import datetime
 from typing import Any
 
@@ -14,66 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from app.crud import runs as runs_crud
 from app.db.base import utcnow
 from app.db.models import Potential, Recommendation, RecommendationHistory
-from tests.utils.factories import make_run
-from workers.tasks import update_recommendations
+from tests.utils.outcomes import CRASHED, PASSED, end_run, own_model
 
 pytestmark = [pytest.mark.service, pytest.mark.usefixtures("catalog")]
 
 
-def _criterion(name: str, metric: str, value: Any, level: str) -> dict[str, Any]:
-    return {"name": name, "metric": metric, "value": value, "target": 1.0, "acceptable": 5.0,
-            "level": level, "comparison": "lt", "category": "energy"}  # fmt: skip
-
-
-PASSED = {
-    "status": "completed",
-    "verdict": "pass",
-    "criteria": [_criterion("energy_drift", "drift_percent", 0.1, "target")],
-    "metrics": {"stable_duration_ps": 10.0, "drift_percent": 0.1},
-    "config": {"duration_ps": 10.0},
-}
-CRASHED = {
-    "status": "crashed",
-    "verdict": "fail",
-    "time_to_failure_ps": 0.2,
-    "criteria": [
-        {
-            **_criterion("no_crash", "crashed", True, "fail"),
-            **{"comparison": "eq", "target": False, "acceptable": False},
-            "category": "stability",
-        }
-    ],
-    "metrics": {"stable_duration_ps": 0.2, "crashed": True},
-    "config": {"duration_ps": 10.0},
-}
-
-
 @pytest.fixture()
 def model(engine: Engine) -> str:
-    """A model of its own (no other test's runs move its row)."""
-    spec = f"lj-standup-{uuid.uuid4().hex[:6]}"
-    with Session(engine) as session:
-        session.add(Potential(spec=spec, name=f"LJ {spec[-6:]}", kind="builtin", core_spec="lj"))
-        session.commit()
-    return spec
-
-
-def _end(engine: Engine, model: str, status: str, summary: dict[str, Any]) -> int:
-    """A run through the worker's state machine and its recommendation update."""
-    run_id = make_run(engine, model=model)
-    with Session(engine) as session:
-        claim = runs_crud.claim_run(session, run_id=run_id, worker="standup-test")
-        assert claim is not None
-        runs_crud.finish_run(
-            session, claim=claim, status=status, failure_reason=None, summary=summary
-        )
-        if status != "cancelled":
-            update_recommendations(session, run_id=run_id)
-        session.commit()
-    return run_id
+    return own_model(engine, "lj-standup")
 
 
 def _current(engine: Engine, model: str) -> str:
@@ -96,12 +45,12 @@ def _standup(api: TestClient, since: datetime) -> dict[str, Any]:
 def test_standup_shows_a_changed_recommendation(
     api: TestClient, engine: Engine, model: str
 ) -> None:
-    first = _end(engine, model, "completed", PASSED)
+    first = end_run(engine, model, "completed", PASSED)
     before = _current(engine, model)
     time.sleep(0.01)
     since = utcnow()
     time.sleep(0.01)
-    crashed = _end(engine, model, "crashed", CRASHED)
+    crashed = end_run(engine, model, "crashed", CRASHED)
     after = _current(engine, model)
     assert before != after, "the crash must change the recommendation for this test to mean it"
 
@@ -143,7 +92,7 @@ def test_cancelled_runs_are_not_finished_and_have_no_verdict(
 ) -> None:
     since = utcnow()
     # a partial summary judged "fail" (too short) must not make the cancelled run a failure
-    run_id = _end(engine, model, "cancelled", {**CRASHED, "status": "cancelled"})
+    run_id = end_run(engine, model, "cancelled", {**CRASHED, "status": "cancelled"})
     body = _standup(api, since)
     assert run_id not in [r["id"] for r in body["finished"] + body["new_failures"]]
     cancelled = {r["id"]: r for r in body["cancelled"]}
