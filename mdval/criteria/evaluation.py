@@ -129,6 +129,8 @@ def evaluate(
     out = []
     for c in prof.criteria:
         raw, note = _judged_value(c, metrics.get(c.metric), control_metrics)
+        raw, share = _per_replica(c, raw, metrics)
+        note = share if note is None else (note if share is None else f"{share}; {note}")
         result = _evaluate_one(c, raw, dev, prof.name)
         if note is not None:
             result = replace(result, note=note if result.note is None else f"{result.note}; {note}")
@@ -149,6 +151,19 @@ def _judged_value(
         return raw, None
     excess = max(0.0, abs(float(raw)) - abs(float(base)))
     return excess, f"excess over the control's {abs(float(base)):.4g} (run: {abs(float(raw)):.4g})"
+
+
+def _per_replica(
+    criterion: Criterion, raw: Any, metrics: Mapping[str, Any]
+) -> tuple[Any, str | None]:
+    """``per: batch_size``: a batch-wide value over the run's batch size (absent or 1: as it
+    is), so that a replica of a batch is judged like the same run alone."""
+    if criterion.per != "batch_size" or isinstance(raw, bool) or not isinstance(raw, int | float):
+        return raw, None
+    size = metrics.get("batch_size")
+    if isinstance(size, bool) or not isinstance(size, int | float) or size <= 1:
+        return raw, None
+    return float(raw) / float(size), f"per replica: {float(raw):.4g} per batch step / {size:g}"
 
 
 def verdict(results: Iterable[CriterionResult]) -> Verdict:

@@ -32,6 +32,10 @@ A criterion may be judged relative to the run's control (the reference under the
 protocol): ``relative_to_control: excess`` compares max(0, |value| − |control's value|), the
 part of the metric the protocol does not explain; without a control the value is judged as
 it is.
+
+``per: batch_size`` judges a batch-wide value per replica: a run that ran as one replica of
+a batch of ``batch_size`` (a metric of the run) is judged on value / batch_size, so that it
+meets the same threshold batched as alone (a speed criterion on a batch's step time).
 """
 
 from __future__ import annotations
@@ -98,6 +102,7 @@ class Criterion(BaseModel):
     capped_by: str | None = None
     evidence: list[Evidence] = Field(default_factory=list)
     relative_to_control: Literal["excess"] | None = None
+    per: Literal["batch_size"] | None = None
     description: str = ""
 
     @model_validator(mode="after")
