@@ -10,6 +10,7 @@ import numpy as np
 from ase import Atoms
 from ase.io import read
 
+from mdval.analysis.start import start_differences, start_of_summary
 from mdval.errors import InputError
 from mdval.metrics.comparison import (
     alanine_dipeptide_phi_psi_indices,
@@ -23,9 +24,6 @@ from mdval.metrics.comparison import (
     rmsd_series_A,
 )
 from mdval.metrics.stability import bond_pairs
-
-#: Protocol fields that must match for a comparison to mean anything.
-MUST_MATCH = ("structure_sha256", "seed")
 
 
 def load_run(run_dir: Path) -> tuple[dict[str, Any], list[Atoms]]:
@@ -46,12 +44,11 @@ def compare_runs(dir_a: Path, dir_b: Path) -> dict[str, Any]:
     sa, fa = load_run(dir_a)
     sb, fb = load_run(dir_b)
     pa, pb = sa["provenance"], sb["provenance"]
-    for key in MUST_MATCH:
-        if pa.get(key) != pb.get(key):
-            raise InputError(
-                f"the runs did not start from the same conditions: {key} differs "
-                f"({pa.get(key)!r} vs {pb.get(key)!r})"
-            )
+    differences = start_differences(start_of_summary(sa), start_of_summary(sb))
+    if differences:
+        raise InputError(
+            "the runs did not start from the same conditions: " + "; ".join(differences)
+        )
     dt_a, dt_b = pa["protocol"]["timestep_fs"], pb["protocol"]["timestep_fs"]
     times_a = np.array([f.info["time_ps"] for f in fa])
     times_b = np.array([f.info["time_ps"] for f in fb])
