@@ -39,6 +39,9 @@ class ForceModel:
         self.module = module
         self.time_calls = time_calls
         self.call_times_s: list[float] = []
+        #: The newest call's wall time, kept when ``pop_times`` empties the list: a phase's
+        #: first record reuses the forces its predecessor computed, and their time.
+        self.last_call_s: float | None = None
         self._sync = False
         for p in list(module.parameters()) + list(module.buffers()):
             self._sync = p.device.type == "cuda"
@@ -121,5 +124,6 @@ class ForceModel:
         if sync:
             torch.cuda.synchronize(positions.device)
         if self.time_calls:
-            self.call_times_s.append(time.perf_counter() - start)
+            self.last_call_s = time.perf_counter() - start
+            self.call_times_s.append(self.last_call_s)
         return energies.detach(), -grad

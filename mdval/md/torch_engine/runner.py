@@ -219,7 +219,10 @@ class _Runner:
 
     def _note_call(self) -> None:
         times = self.model.call_times_s
-        self.last_call_ms = 1000.0 * times[-1] if times else float("nan")
+        if times:
+            self.last_call_ms = 1000.0 * times[-1]
+        elif (previous := getattr(self.model, "last_call_s", None)) is not None:
+            self.last_call_ms = 1000.0 * previous  # forces from the previous phase's call
 
     def _poll_cancel(self, step: int, now: float) -> None:
         """Ask each replica's cancel watches; stop the replicas cancelled (one host copy,

@@ -182,6 +182,9 @@ def test_equilibration_then_production_with_the_torch_engine(
     phases = [r.phase for r in result.thermo]
     assert phases.count("equilibration") == 5 and phases.count("production") == 5
     assert result.status == "completed"
+    # production's first record reuses the forces of equilibration's last call, and its
+    # time (it was NaN: SQLite stores NaN as NULL and the standalone lost every NVE row)
+    assert all(np.isfinite(r.inference_ms) and r.inference_ms > 0 for r in result.thermo)
 
 
 def test_auto_picks_torch_for_torch_potentials_and_torch_refuses_others(
