@@ -1,5 +1,6 @@
-"""Data of the comparison page: per-model run metrics grouped by timestep / temperature,
-the student-vs-teacher trajectory comparison from identical initial conditions, and for the
+"""Data of the comparison page: per-model run metrics on one structure grouped by timestep
+/ temperature, the student-vs-teacher trajectory comparison from identical initial
+conditions (the pair found by the core's ``same_start`` through the API), and for the
 compared cell the survival of each model's replicas (``GET /api/v1/survival``) and the
 observables of the two runs compared (their summaries)."""
 
@@ -55,26 +56,45 @@ def grouped_median(
     return sorted((k, statistics.median(v)) for k, v in groups.items())
 
 
-def same_start(a: dict[str, Any], b: dict[str, Any]) -> bool:
-    """Whether two runs start from identical initial conditions."""
-    keys = ("structure", "temperature_K", "timestep_fs", "equilibration_ps", "seed")
-    return all(a.get(k) == b.get(k) for k in keys)
+#: Newest student runs tried, per model, for a teacher run of the same start.
+PAIR_CANDIDATES = 5
 
 
-def pick_pair(
-    student_runs: list[dict[str, Any]], teacher_runs: list[dict[str, Any]], structure: str | None
-) -> tuple[dict[str, Any], dict[str, Any]] | None:
-    """The newest student run (on ``structure`` if given) with a teacher run of the same
-    start. Runs come newest first from the API."""
-    for s in student_runs:
-        if structure and s["structure"] != structure:
-            continue
-        if s["status"] != "completed":
-            continue
-        for t in teacher_runs:
-            if t["status"] == "completed" and same_start(s, t):
-                return s, t
-    return None
+async def same_start_runs(run: dict[str, Any], token: str | None) -> list[dict[str, Any]]:
+    """The finished runs of ``run``'s reference (its teacher) that started as ``run`` did,
+    newest first, any status: the core's ``same_start`` through
+    ``GET /api/v1/runs/{id}/same-start``."""
+    body = await api.get(f"/runs/{run['id']}/same-start", token=token)
+    return list(body["items"])
+
+
+def _candidates(runs: list[dict[str, Any]], structure: str | None) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in runs
+        if r["status"] == "completed"
+        and r.get("reference")
+        and (not structure or r["structure"] == structure)
+    ][:PAIR_CANDIDATES]
+
+
+async def pick_pair(
+    runs: list[dict[str, Any]], structure: str | None, token: str | None
+) -> tuple[Pair | None, Pair | None]:
+    """(pair, broken): the newest completed student run (on ``structure`` if given) with a
+    completed teacher run of the same start; else, when teacher runs of a student's start
+    exist but none completed, that student and the newest of them (crashed, failed,
+    cancelled), so the page can say so instead of asking for the teacher."""
+    candidates = _candidates(runs, structure)
+    found = await asyncio.gather(*(same_start_runs(s, token) for s in candidates))
+    broken: Pair | None = None
+    for student, teachers in zip(candidates, found, strict=True):
+        done = [t for t in teachers if t["status"] == "completed"]
+        if done:
+            return (student, done[0]), None
+        if teachers and broken is None:
+            broken = (student, teachers[0])
+    return None, broken
 
 
 async def trajectory_comparison(pairs: dict[str, Pair], token: str | None) -> dict[str, Any]:
@@ -126,17 +146,69 @@ async def runs_of(models: list[str], token: str | None) -> dict[str, list[dict[s
     return dict(zip(models, lists, strict=True))
 
 
-def summary_series(runs_by_model: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
-    """Median |drift| per timestep and median force RMSE per temperature, per model."""
+#: Protocol fields that, when they vary within one line's runs, the page names.
+POOLED_FIELDS = ("equilibration_ps", "duration_ps")
+
+
+def _pooled(runs: list[dict[str, Any]], fields: tuple[str, ...]) -> list[str]:
+    """``duration_ps 1, 5`` for each field whose values differ among ``runs``."""
+    out = []
+    for f in fields:
+        values = sorted({float(r[f]) for r in runs if r.get(f) is not None})
+        if len(values) > 1:
+            out.append(f"{f} {', '.join(f'{v:g}' for v in values)}")
+    return out
+
+
+def _by_line(
+    runs_by_model: dict[str, list[dict[str, Any]]],
+    line_key: str,
+    unit: str,
+    x_key: str,
+    metric: str,
+    *,
+    absolute: bool = False,
+) -> tuple[dict[str, list[tuple[float, float]]], list[str]]:
+    """One line per (model, ``line_key`` value): (x, median metric) over its runs; and the
+    protocol fields each line pools (named, never silent)."""
+    series: dict[str, list[tuple[float, float]]] = {}
+    notes = []
+    for model, runs in runs_by_model.items():
+        groups: dict[float, list[dict[str, Any]]] = defaultdict(list)
+        for r in runs:
+            groups[float(r[line_key])].append(r)
+        for value, group in sorted(groups.items()):
+            points = grouped_median(group, x_key, metric, absolute=absolute)
+            if not points:
+                continue
+            name = f"{model} · {value:g} {unit}"
+            series[name] = points
+            pooled = _pooled(
+                [r for r in group if (r.get("metrics") or {}).get(metric) is not None],
+                POOLED_FIELDS,
+            )
+            if pooled:
+                notes.append(f"{name} pools runs of {'; '.join(pooled)}")
+    return series, notes
+
+
+def summary_series(
+    runs_by_model: dict[str, list[dict[str, Any]]], structure: str | None
+) -> dict[str, Any]:
+    """On ``structure`` only (medians never mix structures): median |drift| per timestep,
+    one line per model and temperature, and median force RMSE per temperature, one line per
+    model and timestep. ``notes`` names what a line still pools (durations,
+    equilibrations); ``structure`` the structure shown."""
+    on = {m: [r for r in runs if r["structure"] == structure] for m, runs in runs_by_model.items()}
+    drift, drift_notes = _by_line(
+        on, "temperature_K", "K", "timestep_fs", "drift_percent", absolute=True
+    )
+    force, force_notes = _by_line(on, "timestep_fs", "fs", "temperature_K", "force_rmse_eV_per_A")
     return {
-        "drift": {
-            m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
-            for m, r in runs_by_model.items()
-        },
-        "force": {
-            m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A")
-            for m, r in runs_by_model.items()
-        },
+        "structure": structure,
+        "drift": drift,
+        "force": force,
+        "notes": sorted(set(drift_notes + force_notes)),
     }
 
 
@@ -145,29 +217,22 @@ Pair = tuple[dict[str, Any], dict[str, Any]]
 
 async def student_teacher_pairs(
     models: list[str], structure: str | None, token: str | None
-) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Pair]]:
-    """Each model's finished runs, and per model its newest (student, teacher) pair of runs
-    from identical initial conditions (on ``structure`` if given)."""
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, Pair], dict[str, Pair]]:
+    """Each model's finished runs; per model its newest (student, teacher) pair of runs
+    from identical initial conditions (on ``structure`` if given); and per model without a
+    pair, a (student, teacher run) whose teacher run of the same start did not complete."""
     runs_by_model = await runs_of(models, token)
-    teachers = sorted(
-        {r["reference"] for runs in runs_by_model.values() for r in runs if r.get("reference")}
-    )
-    teacher_runs = await runs_of(teachers, token)
-    pairs: dict[str, Pair] = {}
-    for m, runs in runs_by_model.items():
-        for ref in sorted({r["reference"] for r in runs if r.get("reference")}):
-            pair = pick_pair(runs, teacher_runs.get(ref, []), structure)
-            if pair is not None:
-                pairs[m] = pair
-                break
-    return runs_by_model, pairs
+    picked = await asyncio.gather(*(pick_pair(runs_by_model[m], structure, token) for m in models))
+    pairs = {m: pair for m, (pair, _) in zip(models, picked, strict=True) if pair is not None}
+    broken = {m: bad for m, (pair, bad) in zip(models, picked, strict=True) if pair is None and bad}
+    return runs_by_model, pairs, broken
 
 
 async def gather_trajectories(
     models: list[str], structure: str | None, token: str | None
 ) -> dict[str, Any]:
     """Student-vs-teacher pairs with their RMSD, h(r), φ/ψ, and the E_kin traces."""
-    runs_by_model, pairs = await student_teacher_pairs(models, structure, token)
+    runs_by_model, pairs, broken = await student_teacher_pairs(models, structure, token)
     ke_runs = {m: p[0] for m, p in pairs.items()}
     for m, runs in runs_by_model.items():  # no pair: the newest run on the structure
         if m not in ke_runs:
@@ -185,7 +250,7 @@ async def gather_trajectories(
         f"{name} · run #{r['id']}": tr
         for (name, r), tr in zip(ke_runs.items(), traces, strict=True)
     }
-    return {"pairs": pairs, "ke": ke, **traj}
+    return {"pairs": pairs, "broken": broken, "ke": ke, **traj}
 
 
 #: The fields of a run that name its protocol cell (what ``/survival`` groups by).
@@ -257,7 +322,7 @@ async def gather_survival(
     summaries of the runs compared (their observables). Keys: ``cell``, ``teacher``,
     ``survival`` (name -> cell body or None), ``runs`` ((label, summary) pairs) and
     ``notes`` (what is missing, in words)."""
-    runs_by_model, pairs = await student_teacher_pairs(models, structure, token)
+    runs_by_model, pairs, _broken = await student_teacher_pairs(models, structure, token)
     cell, teacher, runs = compared_runs(models, structure, runs_by_model, pairs)
     if cell is None:
         return {"cell": None, "teacher": None, "survival": {}, "runs": [], "notes": []}

@@ -21,9 +21,47 @@ def _colour(i: int) -> str:
     return PALETTE[i % len(PALETTE)]
 
 
+#: Legend entries per row below the plot, and the height of one legend row, px.
+LEGEND_PER_ROW = 3
+LEGEND_ROW_PX = 20
+
+
+def _layout(fig: go.Figure, *, height: int = 320) -> go.Figure:
+    """The shared layout with the legend under the plot (above it, a legend of several
+    entries ran into the title), the bottom margin grown by its rows."""
+    base_layout(fig, height=height)
+    rows = -(-sum(1 for t in fig.data if t.showlegend is not False) // LEGEND_PER_ROW)
+    fig.update_layout(
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "y": -0.2, "yanchor": "top"},
+        margin={"b": 64 + LEGEND_ROW_PX * max(rows, 1)},
+    )
+    return fig
+
+
+def log_ticks(values: Sequence[float]) -> tuple[list[float], list[float]]:
+    """(range in log10, tick values) of a log axis over positive ``values``: the 1-2-5
+    values from the one at or below the smallest to the one at or above the largest, so that
+    at least two labelled ticks show however narrow the data (plotly's own 1-2-5 ticks
+    leave a range inside one step unlabelled)."""
+    positive = [v for v in values if v > 0 and np.isfinite(v)]
+    if not positive:
+        return [-1.0, 1.0], [0.1, 1.0, 10.0]
+    lo, hi = min(positive), max(positive)
+    decades = range(int(np.floor(np.log10(lo))) - 1, int(np.ceil(np.log10(hi))) + 2)
+    steps = [m * 10.0**e for e in decades for m in (1, 2, 5)]
+    below = max(v for v in steps if v <= lo * (1 + 1e-12))
+    above = min(v for v in steps if v >= hi * (1 - 1e-12))
+    if above <= below:
+        above = min(v for v in steps if v > below)
+    ticks = [v for v in steps if below * (1 - 1e-12) <= v <= above * (1 + 1e-12)]
+    return [float(np.log10(below)), float(np.log10(above))], ticks
+
+
 def _lines(series: Series, *, x_title: str, y_title: str, title: str, log_y: bool) -> go.Figure:
     if not any(series.values()):
         return empty_figure("No finished runs of these models yet")
+    if log_y:  # a log axis cannot show zero or below
+        series = {k: [p for p in v if p[1] > 0] for k, v in series.items()}
     fig = go.Figure()
     for i, (model, points) in enumerate(series.items()):
         pts = sorted(points)
@@ -37,33 +75,46 @@ def _lines(series: Series, *, x_title: str, y_title: str, title: str, log_y: boo
                 line={"color": _colour(i), "width": 2},
             )
         )
-    base_layout(fig, height=320)
+    _layout(fig)
     fig.update_layout(title={"text": title, "font_size": 13}, hovermode="closest")
     fig.update_xaxes(title_text=x_title)
     fig.update_yaxes(title_text=y_title)
-    if log_y:  # 1-2-5 ticks written out (plotly's default shows bare mantissas)
-        fig.update_yaxes(type="log", dtick="D2", tickformat="~g")
+    if log_y:  # 1-2-5 ticks written out, two at least (plotly's default shows none in a
+        # range narrower than one step, or bare mantissas)
+        y_range, ticks = log_ticks([p[1] for v in series.values() for p in v])
+        fig.update_yaxes(
+            type="log",
+            range=y_range,
+            tickvals=ticks,
+            ticktext=[f"{t:g}" for t in ticks],
+        )
     return fig
 
 
-def drift_vs_timestep(series: Series) -> go.Figure:
-    """Median |drift| (% of ⟨E_kin⟩) per timestep (fs), one line per model."""
+def _on(title: str, structure: str | None) -> str:
+    return f"{title} · {structure}" if structure else title
+
+
+def drift_vs_timestep(series: Series, *, structure: str | None = None) -> go.Figure:
+    """Median |drift| (% of ⟨E_kin⟩) per timestep (fs), one line per series (a model, or a
+    model at one temperature), on ``structure`` when given."""
     return _lines(
         series,
         x_title="timestep (fs)",
         y_title="median |drift| (% of ⟨E<sub>kin</sub>⟩)",
-        title="Energy drift vs timestep",
+        title=_on("Energy drift vs timestep", structure),
         log_y=True,
     )
 
 
-def force_vs_temperature(series: Series) -> go.Figure:
-    """Median force RMSE (eV/Å) per temperature (K), one line per model."""
+def force_vs_temperature(series: Series, *, structure: str | None = None) -> go.Figure:
+    """Median force RMSE (eV/Å) per temperature (K), one line per series (a model, or a
+    model at one timestep), on ``structure`` when given."""
     return _lines(
         series,
         x_title="temperature (K)",
         y_title="median force RMSE (eV/Å)",
-        title="Force error vs temperature",
+        title=_on("Force error vs temperature", structure),
         log_y=False,
     )
 
@@ -79,13 +130,14 @@ def pareto_front(points: Sequence[tuple[float, float]]) -> list[tuple[float, flo
 
 
 def pareto_figure(rows: list[dict[str, Any]], selected: Sequence[str] = ()) -> go.Figure:
-    """Accuracy vs speed: median force RMSE (eV/Å) vs median inference time (ms/step) per
-    model, the Pareto front dashed; ``selected`` models highlighted."""
-    pts = [
-        (r["median_inference_ms_per_step"], r["median_force_rmse_eV_per_A"], r)
-        for r in rows
-        if r.get("median_inference_ms_per_step") and r.get("median_force_rmse_eV_per_A") is not None
-    ]
+    """Accuracy vs speed: median force RMSE (eV/Å) vs median inference time per replica
+    step (ms; a batched run's batch time / its size) per model, the Pareto front dashed;
+    ``selected`` models highlighted."""
+    pts: list[tuple[float, float, dict[str, Any]]] = []
+    for r in rows:
+        ms, rmse = _per_replica_ms(r), r.get("median_force_rmse_eV_per_A")
+        if ms and rmse is not None:
+            pts.append((ms, float(rmse), r))
     if not pts:
         return empty_figure("No model has both a force error and a timing yet")
     fig = go.Figure()
@@ -122,9 +174,18 @@ def pareto_figure(rows: list[dict[str, Any]], selected: Sequence[str] = ()) -> g
         )
     base_layout(fig, height=340, legend=False)
     fig.update_layout(title={"text": "Accuracy vs speed", "font_size": 13}, hovermode="closest")
-    fig.update_xaxes(title_text="median inference time (ms/step)", type="log")
+    fig.update_xaxes(title_text="median inference time per replica (ms/step)", type="log")
     fig.update_yaxes(title_text="median force RMSE (eV/Å)")
     return fig
+
+
+def _per_replica_ms(row: dict[str, Any]) -> float | None:
+    """A leaderboard row's median inference ms per replica step (rows from before that
+    column: the per-step median)."""
+    value = row.get("median_inference_ms_per_replica_step") or row.get(
+        "median_inference_ms_per_step"
+    )
+    return float(value) if value else None
 
 
 def rmsd_figure(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> go.Figure:
@@ -148,7 +209,7 @@ def rmsd_figure(curves: dict[str, tuple[Sequence[float], Sequence[float]]]) -> g
         annotation_text="divergence 0.5 Å",
         annotation_font_size=10,
     )
-    base_layout(fig, height=320)
+    _layout(fig)
     fig.update_layout(title={"text": "RMSD from the teacher", "font_size": 13})
     fig.update_xaxes(title_text="time (ps)")
     fig.update_yaxes(title_text="RMSD after superposition (Å)", rangemode="tozero")
@@ -170,7 +231,7 @@ def hr_figure(curves: dict[str, tuple[np.ndarray, np.ndarray]]) -> go.Figure:
                 line={"color": _colour(i), "width": 1.5, "dash": "dot" if i == 0 else "solid"},
             )
         )
-    base_layout(fig, height=320)
+    _layout(fig)
     fig.update_layout(title={"text": "Pair-distance distribution h(r)", "font_size": 13})
     fig.update_xaxes(title_text="r (Å)", range=[0, 10])
     fig.update_yaxes(title_text="h(r) (1/Å)", rangemode="tozero")
@@ -220,7 +281,7 @@ def ke_traces(traces: dict[str, tuple[Sequence[float], Sequence[float]]]) -> go.
                 line={"color": _colour(i)},
             )
         )
-    base_layout(fig, height=320)
+    _layout(fig)
     fig.update_layout(title={"text": "Kinetic energy", "font_size": 13})
     fig.update_xaxes(title_text="production time (ps)")
     fig.update_yaxes(title_text="E<sub>kin</sub> (eV)")
@@ -278,7 +339,7 @@ def survival_figure(cells: dict[str, dict[str, Any] | None], *, title: str = "")
                 "<extra></extra>",
             )
         )
-    base_layout(fig, height=320)
+    _layout(fig)
     fig.update_layout(
         title={"text": title or "Survival of replicas", "font_size": 13}, hovermode="closest"
     )

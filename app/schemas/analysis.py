@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from app.schemas.common import Text
+from app.schemas.leaderboard import RunBrief
 
 #: Most metric sets one levels request may judge (a leaderboard page, a report's cases).
 LEVELS_MAX_ITEMS = 2000
@@ -99,3 +100,14 @@ class LevelsResponse(BaseModel):
     items: list[list[dict[str, Any]]] = Field(
         description="per item, one row per criterion: the core's result and its level"
     )
+
+
+class SameStartRuns(BaseModel):
+    """Finished runs of ``model`` that started as run ``run_id`` did (the core's
+    ``same_start``: structure, seed, temperature, timestep, equilibration, friction),
+    newest first, whatever their status — a crashed teacher run is said, not hidden."""
+
+    run_id: int
+    model: str | None = Field(..., description="None: the run names no reference")
+    fields: list[str] = Field(..., description="what was compared")
+    items: list[RunBrief]

@@ -1,4 +1,5 @@
-"""Comparison of 2-3 potentials: drift vs timestep, force error vs temperature, accuracy vs
+"""Comparison of 2-3 potentials on one structure: drift vs timestep (a line per model and
+temperature), force error vs temperature (a line per model and timestep), accuracy vs
 speed (Pareto), the student-vs-teacher trajectory comparison (RMSD over time, h(r), φ/ψ
 densities for alanine dipeptide) and kinetic-energy traces; for the compared cell the
 survival of each model's replicas and the observables of the two runs compared."""
@@ -31,8 +32,8 @@ def layout(models: str | None = None, structure: str | None = None, **_q: Any) -
         [
             page_header(
                 "Compare potentials",
-                "Two or three models side by side; the trajectory comparison pairs each "
-                "student with its teacher's run from identical initial conditions.",
+                "Two or three models side by side on one structure; the trajectory comparison "
+                "pairs each student with its teacher's run from identical initial conditions.",
             ),
             card(
                 None,
@@ -50,7 +51,7 @@ def layout(models: str | None = None, structure: str | None = None, **_q: Any) -
                             ),
                         ),
                         labelled(
-                            "Trajectory comparison on",
+                            "Structure",
                             dcc.Dropdown(
                                 id="comp-structure",
                                 value=structure or DEFAULT_STRUCTURE,
@@ -119,27 +120,53 @@ async def options(_id: Any, auth_data: Any) -> tuple[list[Any], list[Any]]:
     )
 
 
-def _pairs_text(pairs: dict[str, Any]) -> Any:
-    if not pairs:
-        return (
-            "No student run has a teacher run with the same structure, temperature, timestep, "
-            "equilibration and seed yet: submit the teacher as the model with those settings."
-        )
-    return html.Ul(
+NO_TEACHER = (
+    "No student run has a teacher run with the same structure, seed, temperature, timestep "
+    "and equilibration yet: submit the teacher as the model with those settings."
+)
+TEACHER_DID_NOT_COMPLETE = {
+    "crashed": "crashed",
+    "failed": "failed (the system, not the model)",
+    "cancelled": "was cancelled",
+}
+
+
+def _broken_item(m: str, s: dict[str, Any], t: dict[str, Any]) -> html.Li:
+    """A student whose teacher run of the same start exists but did not complete."""
+    what = TEACHER_DID_NOT_COMPLETE.get(t["status"], t["status"])
+    reason = t.get("failure_reason")
+    return html.Li(
         [
-            html.Li(
-                [
-                    f"{m}: ",
-                    dcc.Link(f"run #{s['id']}", href=f"/runs/{s['id']}"),
-                    " vs teacher ",
-                    dcc.Link(f"run #{t['id']}", href=f"/runs/{t['id']}"),
-                    f" ({t['model']}, {s['structure']}, {num(s['temperature_K'])} K, "
-                    f"{num(s['timestep_fs'])} fs, seed {s['seed']})",
-                ]
-            )
-            for m, (s, t) in pairs.items()
-        ]
+            f"{m}: the teacher's run ",
+            dcc.Link(f"#{t['id']}", href=f"/runs/{t['id']}"),
+            f" ({t['model']}) from the start of ",
+            dcc.Link(f"run #{s['id']}", href=f"/runs/{s['id']}"),
+            f" {what}" + (f": {reason}" if reason else "") + " — nothing to compare with; "
+            "see that run rather than submitting the teacher again.",
+        ],
+        className="teacher-broken",
     )
+
+
+def _pairs_text(pairs: dict[str, Any], broken: dict[str, Any] | None = None) -> Any:
+    broken = broken or {}
+    if not pairs and not broken:
+        return NO_TEACHER
+    items = [
+        html.Li(
+            [
+                f"{m}: ",
+                dcc.Link(f"run #{s['id']}", href=f"/runs/{s['id']}"),
+                " vs teacher ",
+                dcc.Link(f"run #{t['id']}", href=f"/runs/{t['id']}"),
+                f" ({t['model']}, {s['structure']}, {num(s['temperature_K'])} K, "
+                f"{num(s['timestep_fs'])} fs, seed {s['seed']})",
+            ]
+        )
+        for m, (s, t) in pairs.items()
+    ]
+    items += [_broken_item(m, s, t) for m, (s, t) in broken.items()]
+    return html.Ul(items)
 
 
 @callback(
@@ -148,10 +175,12 @@ def _pairs_text(pairs: dict[str, Any]) -> Any:
     Output("comp-pareto", "figure"),
     Output("comp-note", "children"),
     Input("comp-models", "value"),
+    Input("comp-structure", "value"),
     State("shell-auth", "data"),
 )
-async def summaries(models: list[str] | None, auth_data: Any) -> tuple:
-    """Drift vs timestep, force error vs temperature, accuracy vs speed."""
+async def summaries(models: list[str] | None, structure: str | None, auth_data: Any) -> tuple:
+    """On the chosen structure: drift vs timestep, force error vs temperature; accuracy vs
+    speed (the leaderboard's medians)."""
     models = (models or [])[:MAX_MODELS]
     if not models:
         blank = empty_figure("Choose models above")
@@ -159,18 +188,23 @@ async def summaries(models: list[str] | None, auth_data: Any) -> tuple:
     token = api.token_of(auth_data)
     try:
         runs, board = await asyncio.gather(
-            runs_of(models, token), api.get("/leaderboard", token=token)
+            runs_of(models, token),
+            api.get(
+                "/leaderboard", token=token, params={"structure": structure} if structure else None
+            ),
         )
     except api.ApiError as exc:
         blank = empty_figure("—")
         return blank, blank, blank, alert(exc.detail)
-    series = summary_series(runs)
-    note = alert("Add one or two more models to compare.", "info") if len(models) < 2 else None
+    series = summary_series(runs, structure)
+    notes = [alert("Add one or two more models to compare.", "info")] if len(models) < 2 else []
+    if series["notes"]:
+        notes.append(alert("Medians " + "; ".join(series["notes"]) + ".", "info"))
     return (
-        cf.drift_vs_timestep(series["drift"]),
-        cf.force_vs_temperature(series["force"]),
+        cf.drift_vs_timestep(series["drift"], structure=structure),
+        cf.force_vs_temperature(series["force"], structure=structure),
         cf.pareto_figure(board["rows"], models),
-        note,
+        notes or None,
     )
 
 
@@ -200,7 +234,7 @@ async def trajectories(models: list[str] | None, structure: str | None, auth_dat
         cf.hr_figure(data["hr"]),
         cf.phi_psi_figure(data["angles"]),
         cf.ke_traces(data["ke"]),
-        _pairs_text(data["pairs"]),
+        _pairs_text(data["pairs"], data.get("broken")),
     )
 
 

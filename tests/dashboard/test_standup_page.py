@@ -14,11 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
-from app.core.config import Settings
 from app.db.models import Recommendation, RecommendationHistory, Run
-from app.db.session import make_engine
-from app.main import create_app
-from tests.dashboard import fake_data, server
+from tests.dashboard.inprocess import callback, embedded, hrefs_of, text_of
 from tests.utils.outcomes import CRASHED, PASSED, end_run, own_model
 
 OUTPUT = (
@@ -30,58 +27,12 @@ OUTPUT = (
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Engine]]:
-    data = tmp_path_factory.mktemp("standup")
-    server.prepare(data)
-    engine = make_engine(server.database_url(data))
-    fake_data.seed_catalog(engine)
-    settings = Settings(
-        database_url=server.database_url(data),
-        data_dir=data,
-        artifacts_dir=data / "artifacts",
-        reaper_interval_s=0,
-    )
-    with TestClient(create_app(settings, engine=engine)) as client:
-        yield client, engine
-    engine.dispose()
-
-
-def _text(component: Any) -> str:
-    """The visible text of a rendered component tree (as JSON)."""
-    if isinstance(component, str | int | float):
-        return str(component)
-    if isinstance(component, list):
-        return "".join(_text(c) for c in component)
-    if isinstance(component, dict):
-        return _text(component.get("props", {}).get("children"))
-    return ""
-
-
-def _hrefs(component: Any) -> list[str]:
-    if isinstance(component, list):
-        return [h for c in component for h in _hrefs(c)]
-    if isinstance(component, dict):
-        props = component.get("props", {})
-        return ([props["href"]] if "href" in props else []) + _hrefs(props.get("children"))
-    return []
+    with embedded(tmp_path_factory.mktemp("standup")) as pair:
+        yield pair
 
 
 def _load(client: TestClient, hours: int) -> dict[str, Any]:
-    body = {
-        "output": OUTPUT,
-        "outputs": [
-            {"id": o.split(".")[0], "property": o.split(".")[1]}
-            for o in OUTPUT.strip(".").split("...")
-        ],
-        "inputs": [
-            {"id": "su-refresh", "property": "n_intervals", "value": 1},
-            {"id": "su-window", "property": "value", "value": hours},
-        ],
-        "state": [{"id": "shell-auth", "property": "data", "value": None}],
-        "changedPropIds": [],
-    }
-    r = client.post("/_dash-update-component", json=body)
-    assert r.status_code == 200, r.text
-    return dict(r.json()["response"])
+    return callback(client, OUTPUT, {"su-refresh.n_intervals": 1, "su-window.value": hours})
 
 
 def test_page_shows_before_and_after(stack: tuple[TestClient, Engine]) -> None:
@@ -97,23 +48,24 @@ def test_page_shows_before_and_after(stack: tuple[TestClient, Engine]) -> None:
 
     response = _load(client, 24)
     changes = response["su-recommendations"]["children"]
-    text = _text(changes)
+    text = text_of(changes)
     line = next(t for t in text.split(model)[1:] if "→" in t)
     before, after = (part.split("·")[0].strip(" :") for part in line.split("→"))
     assert before and after and before != after, text
     assert "none yet" not in before
-    assert f"/runs/{crashed}" in _hrefs(changes) and f"/runs/{first}" not in _hrefs(changes)
+    assert f"/runs/{crashed}" in hrefs_of(changes) and f"/runs/{first}" not in hrefs_of(changes)
     finished = [r["run"] for r in response["su-finished"]["data"]]
     assert f"[#{crashed}](/runs/{crashed})" in finished
     assert not any(f"#{cancelled}]" in r for r in finished)  # cancelled: apart
-    tiles = _text(response["su-tiles"]["children"])
+    tiles = text_of(response["su-tiles"]["children"])
     assert "Cancelled1" in tiles.replace(" ", "")
-    assert model not in _text(response["su-new-models"]["children"])
+    assert model not in text_of(response["su-new-models"]["children"])
 
     # over 3 days the model is new, with both scored runs as its evidence
     wide = _load(client, 72)
-    assert model in _text(wide["su-new-models"]["children"])
-    assert {f"/runs/{first}", f"/runs/{crashed}"} <= set(_hrefs(wide["su-new-models"]["children"]))
+    assert model in text_of(wide["su-new-models"]["children"])
+    links = set(hrefs_of(wide["su-new-models"]["children"]))
+    assert {f"/runs/{first}", f"/runs/{crashed}"} <= links
 
 
 def _age(engine: Engine, run_id: int, *, hours: float) -> None:

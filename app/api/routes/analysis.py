@@ -14,13 +14,16 @@ from typing import Annotated, Any
 
 import numpy as np
 from fastapi import APIRouter, Query
+from sqlalchemy import select
 
 from app.api.deps import ReaderDep, RunDep, SessionDep, SettingsDep
 from app.api.errors import ApiError
 from app.core.config import Settings
+from app.crud import catalog
 from app.crud import runs as runs_crud
 from app.crud.series import read_thermo
-from app.db.models import Profile, Run
+from app.db.base import utcnow
+from app.db.models import FINISHED_STATUSES, Profile, Run
 from app.schemas.analysis import (
     EkinSeries,
     FrameList,
@@ -28,9 +31,12 @@ from app.schemas.analysis import (
     LevelsResponse,
     ProfileRead,
     RunAnalysis,
+    SameStartRuns,
     TrajectoryComparison,
 )
 from app.schemas.common import Int64, Text
+from app.services.redaction import for_caller
+from app.services.views import run_brief
 
 router = APIRouter(tags=["analysis"])
 
@@ -111,8 +117,10 @@ def compare_runs(
     max_frames: MaxFrames = 400,
 ) -> TrajectoryComparison:
     """Run ``a`` against run ``b`` from identical initial conditions: Kabsch RMSD(t),
-    divergence time, h(r) of each and ∫|Δh| dr, φ/ψ of each and their JS divergence."""
+    divergence time, h(r) of each and ∫|Δh| dr, φ/ψ of each and their JS divergence. Runs
+    that did not start alike (the core's ``same_start``) are a 422 naming what differs."""
     from mdval.analysis import compare_frames
+    from mdval.analysis.start import start_differences
 
     runs = []
     for name, run_id in (("a", a), ("b", b)):
@@ -120,9 +128,72 @@ def compare_runs(
         if run is None:
             raise ApiError(404, f"no run with id {run_id}", field=name)
         runs.append(run)
+    differences = start_differences(start_of_run(runs[0]), start_of_run(runs[1]))
+    if differences:
+        raise ApiError(
+            422, "the runs did not start from the same conditions: " + "; ".join(differences)
+        )
     body = compare_frames(*(_frames(r, settings, max_frames) for r in runs))
     body["model"]["run_id"], body["reference"]["run_id"] = a, b
     return TrajectoryComparison.model_validate({"model_run": a, "reference_run": b, **body})
+
+
+def start_of_run(run: Run) -> dict[str, Any]:
+    """The run's start (:mod:`mdval.analysis.start`): its registered structure, and the
+    request's seed, temperature, timestep, equilibration and friction."""
+    from mdval.analysis.start import start_of_config
+
+    config = {
+        **dict(run.config or {}),
+        "seed": run.seed,
+        "temperature_K": run.temperature_K,
+        "timestep_fs": run.timestep_fs,
+        "equilibration_ps": run.equilibration_ps,
+    }
+    return start_of_config(run.structure_id, config)
+
+
+#: Most runs listed by ``/runs/{id}/same-start``.
+SAME_START_LIMIT = 20
+
+
+@router.get("/runs/{run_id}/same-start", response_model=SameStartRuns)
+def same_start_runs(
+    run: RunDep,
+    session: SessionDep,
+    model: Annotated[
+        Text | None, Query(description="Whose runs (default: the run's reference, its teacher).")
+    ] = None,
+) -> SameStartRuns:
+    """The finished runs of ``model`` that started as this run did — the teacher's runs a
+    student run can be compared with — newest first, with their status (a teacher run that
+    crashed is listed: the compare page says so instead of asking for the teacher)."""
+    from mdval.analysis.start import START_FIELDS, same_start
+
+    spec = model or run.reference_spec
+    if spec is None:
+        return SameStartRuns(run_id=run.id, model=None, fields=list(START_FIELDS), items=[])
+    other = catalog.get_potential(session, key=spec)
+    if other is None:
+        raise ApiError(404, f"no model '{spec}'", field="model")
+    candidates = session.scalars(
+        select(Run)
+        .where(
+            Run.model_id == other.id,
+            Run.id != run.id,
+            Run.structure_id == run.structure_id,
+            Run.seed == run.seed,
+            Run.status.in_(FINISHED_STATUSES),
+        )
+        .order_by(Run.finished_at.desc(), Run.id.desc())
+        .limit(20 * SAME_START_LIMIT)
+    ).all()
+    mine, now = start_of_run(run), utcnow()
+    items = [run_brief(c, now=now) for c in candidates if same_start(mine, start_of_run(c))]
+    body = SameStartRuns(
+        run_id=run.id, model=other.spec, fields=list(START_FIELDS), items=items[:SAME_START_LIMIT]
+    )
+    return for_caller(body)
 
 
 @router.get("/runs/{run_id}/ekin", response_model=EkinSeries)
