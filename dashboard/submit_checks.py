@@ -4,11 +4,18 @@ Numbers are validated by the API's own request model (:class:`app.schemas.runs.R
 the core's RunConfig ranges) with the API's own error sentences; element and periodicity
 checks mirror the API's on the registry rows the form loaded. The API validates again on
 submit, and its 4xx answer is shown as it comes.
+
+A field the server rejected (a SMILES RDKit cannot parse, an upload it refused) empties that
+field and is named in the problems until something else is chosen, so Queue can never send
+an earlier choice that is no longer on screen. Custom runs go as one request
+(:func:`request_of`: ``POST /runs/batch``, all or none); a suite as ``POST /runs``.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
+import uuid
 from typing import Any
 
 from pydantic import ValidationError
@@ -58,6 +65,64 @@ def element_problem(
     return None
 
 
+#: How the problems name a field the server rejected.
+FIELD_LABELS = {"model": "Model", "structure": "Structure"}
+
+
+def rejected_problem(field: str, rejected: dict[str, Any] | None) -> str | None:
+    """``Structure: SMILES 'CC(' was rejected: <the server's whole message>``."""
+    entry = (rejected or {}).get(field)
+    if not entry:
+        return None
+    return f"{FIELD_LABELS[field]}: {entry['what']} was rejected: {entry['detail']}"
+
+
+def source_problem(form: dict[str, Any], catalog: dict[str, Any]) -> str | None:
+    """The structure must come from the source on screen: with "SMILES" chosen, the
+    structure registered from the SMILES in the box (not one picked before); with "upload",
+    an uploaded file."""
+    source = form.get("structure_source") or "builtin"
+    spec = form.get("structure") or ""
+    if source == "smiles":
+        text = str(form.get("smiles") or "").strip()
+        if not text:
+            return "Structure (SMILES): type a SMILES and press Preview"
+        if spec != f"smiles:{text}":
+            return f"Structure (SMILES): press Preview to check '{text}' before queueing"
+    if source == "upload":
+        row = catalog.get("structures", {}).get(spec) or {}
+        if row.get("source") != "upload":
+            return "Structure (file): drop a structure file to upload it"
+    return None
+
+
+def request_of(bodies: list[dict[str, Any]], *, suite: bool) -> tuple[str, dict[str, Any]]:
+    """The one request a form submission makes: a suite as ``POST /runs``, custom runs (one
+    or many) as ``POST /runs/batch`` (one submission, all or none)."""
+    if suite:
+        return "/runs", bodies[0]
+    return "/runs/batch", {"runs": bodies}
+
+
+def idempotency_key(nonce: str, path: str, body: dict[str, Any]) -> str:
+    """One key per form submission: the page's nonce (new on every visit of the page) and
+    the request itself, so a second click on the same form replays the first request
+    instead of queueing the runs twice, while a changed form is a new request."""
+    text = json.dumps([path, body], sort_keys=True, default=str)
+    return f"dashboard-{uuid.uuid5(uuid.NAMESPACE_URL, f'{nonce}:{text}')}"
+
+
+def api_field(field: str | None) -> str:
+    """``runs.1.structure`` -> ``run 2: structure`` (the batch's field paths, for a person)."""
+    if not field:
+        return ""
+    parts = field.split(".")
+    if parts[0] == "runs" and len(parts) > 1 and parts[1].isdigit():
+        rest = ".".join(parts[2:])
+        return f"run {int(parts[1]) + 1}" + (f": {rest}" if rest else "")
+    return field
+
+
 def _validate(body: dict[str, Any]) -> str | None:
     try:
         RunCreate.model_validate(body)
@@ -66,13 +131,20 @@ def _validate(body: dict[str, Any]) -> str | None:
     return None
 
 
-def plan(form: dict[str, Any], catalog: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
-    """The request bodies the form would POST, and every problem found (empty: submit)."""
+def plan(
+    form: dict[str, Any], catalog: dict[str, Any], rejected: dict[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The run bodies the form would send, and every problem found (empty: submit).
+    ``rejected``: what the server refused (``{"structure": {"what": ..., "detail": ...}}``),
+    named while that field stays empty."""
     problems: list[str] = []
     models, structures = catalog.get("models", {}), catalog.get("structures", {})
     model_spec, reference = form.get("model"), form.get("reference") or None
     if not model_spec:
-        problems.append("choose a potential (or upload a TorchScript file)")
+        problems.append(
+            rejected_problem("model", rejected)
+            or "choose a potential (or upload a TorchScript file)"
+        )
     model = models.get(model_spec or "")
     if model is not None and model.get("status") != "ready":
         problems.append(
@@ -102,8 +174,15 @@ def plan(form: dict[str, Any], catalog: dict[str, Any]) -> tuple[list[dict[str, 
         return ([body] if not problems and not error else []), problems + ([error] if error else [])
 
     structure_spec = form.get("structure")
+    wrong_source = source_problem(form, catalog)
     if not structure_spec:
-        problems.append("choose a structure (built-in, uploaded or from SMILES)")
+        problems.append(
+            rejected_problem("structure", rejected)
+            or wrong_source
+            or "choose a structure (built-in, uploaded or from SMILES)"
+        )
+    elif wrong_source:
+        problems.append(wrong_source)
     structure = structures.get(structure_spec or "")
     for who, role in ((model, "model"), (models.get(reference or ""), "reference")):
         issue = element_problem(who, structure, role=role)

@@ -1,7 +1,11 @@
 """Submit: potential (registered or TorchScript upload), structure (built-in, upload or
 SMILES with a preview), reference, a suite preset or custom temperatures / timesteps /
 duration / equilibration / seeds, the criteria profile. Problems are listed while the form
-is filled in and the button stays off; the API's answer decides; success opens the run."""
+is filled in and the button stays off; a field the server rejected (a bad SMILES, a refused
+upload) is emptied and named there, so Queue cannot send an earlier choice. One click is one
+request with one Idempotency-Key (custom runs: ``POST /runs/batch``, all or none); a second
+click on the same form replays it instead of queueing twice. The API's answer decides;
+success opens the run."""
 
 from __future__ import annotations
 
@@ -15,7 +19,7 @@ from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard import api, auth
 from dashboard.components import alert, page_header
-from dashboard.submit_checks import plan
+from dashboard.submit_checks import api_field, idempotency_key, plan, request_of
 from dashboard.submit_form import form
 
 dash.register_page(__name__, path="/submit", name="Submit", title="Submit · mdval", order=1)
@@ -24,6 +28,8 @@ FIELDS = (
     "model",
     "reference",
     "structure",
+    "structure_source",
+    "smiles",
     "mode",
     "suite",
     "temperatures",
@@ -42,6 +48,9 @@ def layout(**_query: Any) -> html.Div:
     return html.Div(
         [
             dcc.Store(id="submit-catalog"),
+            dcc.Store(id="submit-rejected", data={}),
+            # one per visit of the page: with the form's request, the Idempotency-Key
+            dcc.Store(id="submit-nonce", data=str(uuid.uuid4())),
             dcc.Location(id="submit-go", refresh="callback-nav"),
             page_header(
                 "Submit a validation run", "Everything is checked before anything is queued."
@@ -115,6 +124,13 @@ def _form(values: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(FIELDS, values, strict=True))
 
 
+def _text(message: str) -> Any:
+    """A message whose later lines are preformatted (RDKit's SMILES and the caret under the
+    position it names stay aligned)."""
+    first, _, rest = message.partition("\n")
+    return [first, html.Pre(rest, className="message-pre")] if rest else message
+
+
 @callback(
     Output("submit-checks", "children"),
     Output("submit-button", "disabled"),
@@ -122,13 +138,14 @@ def _form(values: tuple[Any, ...]) -> dict[str, Any]:
     Output("submit-suite-info", "children"),
     [Input(f"submit-{f.replace('_', '-')}", "value") for f in FIELDS],
     Input("submit-catalog", "data"),
+    Input("submit-rejected", "data"),
     Input("shell-auth", "data"),
 )
 def check(*args: Any) -> tuple:
-    *values, catalog, auth_data = args
+    *values, catalog, rejected, auth_data = args
     form = _form(tuple(values))
     catalog = catalog or {}
-    bodies, problems = plan(form, catalog)
+    bodies, problems = plan(form, catalog, rejected)
     s = catalog.get("structures", {}).get(form.get("structure") or "")
     info = (
         [
@@ -141,7 +158,7 @@ def check(*args: Any) -> tuple:
     )
     suite = catalog.get("suites", {}).get(form.get("suite") or "")
     suite_info = (suite.get("description") or "") if suite else ""
-    items = [html.Li(p, className="problem") for p in problems]
+    items = [html.Li(_text(p), className="problem") for p in problems]
     if not auth.can_write(auth_data):
         items.append(
             html.Li(
@@ -153,6 +170,7 @@ def check(*args: Any) -> tuple:
             f"the {form['suite']} suite ({suite.get('n_runs') or '?'} runs)"
             if suite and form.get("mode") == "suite"
             else f"{len(bodies)} run{'s' if len(bodies) != 1 else ''}"
+            + (" as one submission" if len(bodies) > 1 else "")
         )
         return html.P(f"Ready: queues {what}.", className="ok"), False, info, suite_info
     return html.Ul(items, className="problems"), True, info, suite_info
@@ -164,27 +182,31 @@ def check(*args: Any) -> tuple:
     Input("submit-button", "n_clicks"),
     *_FORM,
     State("submit-catalog", "data"),
+    State("submit-rejected", "data"),
+    State("submit-nonce", "data"),
     State("shell-auth", "data"),
     prevent_initial_call=True,
 )
 async def submit(_n: Any, *args: Any) -> tuple[Any, Any]:
-    *values, catalog, auth_data = args
-    bodies, problems = plan(_form(tuple(values)), catalog or {})
+    *values, catalog, rejected, nonce, auth_data = args
+    form = _form(tuple(values))
+    bodies, problems = plan(form, catalog or {}, rejected)
     if problems:
-        return html.Ul([html.Li(p) for p in problems], className="problems"), no_update
-    token, first, queued = api.token_of(auth_data), None, 0
-    for body in bodies:
-        try:
-            answer = await api.post(
-                "/runs", token=token, json=body, headers={"Idempotency-Key": str(uuid.uuid4())}
-            )
-        except api.ApiError as exc:
-            where = f" ({exc.field})" if exc.field else ""
-            done = f" {queued} of {len(bodies)} runs were queued before this." if queued else ""
-            return alert(f"Not queued{where}: {exc.detail}.{done}"), no_update
-        first = first or answer["id"]
-        queued += len(answer["runs"])
-    return alert(f"Queued {queued} run(s).", "success"), f"/runs/{first}"
+        return html.Ul([html.Li(_text(p)) for p in problems], className="problems"), no_update
+    path, body = request_of(bodies, suite=form.get("mode") == "suite")
+    key = idempotency_key(str(nonce), path, body)
+    try:
+        answer = await api.post(
+            path, token=api.token_of(auth_data), json=body, headers={"Idempotency-Key": key}
+        )
+    except api.ApiError as exc:
+        where = f" ({api_field(exc.field)})" if exc.field else ""
+        return alert(_text(f"Nothing queued{where}: {exc.detail}")), no_update
+    n = len(answer["runs"])
+    if answer.get("replayed"):
+        note = f"Already queued: this form was submitted before ({n} run(s)); nothing queued twice."
+        return alert(note, "info"), f"/runs/{answer['id']}"
+    return alert(f"Queued {n} run(s).", "success"), f"/runs/{answer['id']}"
 
 
 async def _upload(path: str, field: str, filename: str, contents: str, auth_data: Any) -> Any:
@@ -202,6 +224,7 @@ async def _upload(path: str, field: str, filename: str, contents: str, auth_data
     Output("submit-structure", "value"),
     Output("submit-model-upload-status", "children"),
     Output("submit-structure-status", "children"),
+    Output("submit-rejected", "data"),
     Input("submit-model-upload", "contents"),
     Input("submit-structure-upload", "contents"),
     Input("submit-smiles-preview", "n_clicks"),
@@ -210,6 +233,7 @@ async def _upload(path: str, field: str, filename: str, contents: str, auth_data
     State("submit-structure-upload", "filename"),
     State("submit-smiles", "value"),
     State("submit-catalog", "data"),
+    State("submit-rejected", "data"),
     State("shell-auth", "data"),
     prevent_initial_call=True,
 )
@@ -222,19 +246,31 @@ async def register(
     structure_name: Any,
     smiles: Any,
     catalog: Any,
+    rejected: Any,
     auth_data: Any,
 ) -> tuple:
+    """Register an upload or a SMILES and select it; when the server rejects it, empty the
+    field and remember why (:func:`dashboard.submit_checks.plan` names it)."""
     trigger = dash.ctx.triggered_id
-    keep: list[Any] = [no_update] * 8
+    keep: list[Any] = [no_update] * 9
+    rejected = dict(rejected or {})
+    is_model = trigger == "submit-model-upload"
+    field = "model" if is_model else "structure"
+    what = (
+        f"SMILES '{(smiles or '').strip()}'"
+        if trigger in ("submit-smiles-preview", "submit-smiles")
+        else f"file '{model_name if is_model else structure_name}'"
+    )
     try:
-        if trigger == "submit-model-upload" and model_file:
+        if is_model and model_file:
             row = await _upload("/models", "file", model_name, model_file, auth_data)
             catalog["models"][row["spec"]] = row
             note = alert(
                 f"Uploaded {row['spec']}: {row['status']}.",
                 "success" if row["status"] == "ready" else "info",
             )
-            return (catalog, *_options(catalog), row["spec"], no_update, note, None)
+            rejected.pop("model", None)
+            return (catalog, *_options(catalog), row["spec"], no_update, note, None, rejected)
         if trigger == "submit-structure-upload" and structure_file:
             row = await _upload("/structures", "file", structure_name, structure_file, auth_data)
         elif trigger in ("submit-smiles-preview", "submit-smiles") and smiles:
@@ -244,7 +280,10 @@ async def register(
         else:
             return tuple(keep)
     except api.ApiError as exc:
-        keep[6 if trigger == "submit-model-upload" else 7] = alert(exc.detail)
+        keep[4 if is_model else 5] = None  # nothing chosen: the earlier choice cannot be sent
+        keep[6 if is_model else 7] = alert(_text(exc.detail))
+        keep[8] = {**rejected, field: {"what": what, "detail": exc.detail}}
         return tuple(keep)
     catalog["structures"][row["spec"]] = row
-    return (catalog, *_options(catalog), no_update, row["spec"], no_update, None)
+    rejected.pop("structure", None)
+    return (catalog, *_options(catalog), no_update, row["spec"], no_update, None, rejected)

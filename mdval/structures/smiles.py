@@ -43,10 +43,26 @@ def _capture_rdkit_log() -> AbstractContextManager[Any]:
     return nullcontext(None)
 
 
+_PARSE_PREFIX = "SMILES Parse Error: "
+
+
 def _rdkit_reason(capture: Any) -> str:
+    """RDKit's whole parse message: its sentences joined by "; ", then the SMILES and the
+    caret line under the position it names on lines of their own (so they stay aligned);
+    the closing "Failed parsing SMILES ..." line, which repeats the input, is dropped."""
     messages = getattr(capture, "messages", "") or ""
-    lines = [ln.strip() for ln in _TIMESTAMP.sub("", messages).splitlines() if ln.strip()]
-    return "; ".join(lines[:2]) if lines else "RDKit could not parse it"
+    lines = [ln.rstrip() for ln in _TIMESTAMP.sub("", messages).splitlines() if ln.strip()]
+    sentences, pointer = [], []
+    for line in lines:
+        if line.startswith(_PARSE_PREFIX):
+            text = line.removeprefix(_PARSE_PREFIX).strip()
+            if not text.startswith("Failed parsing SMILES"):
+                sentences.append(text)
+        else:  # the SMILES as RDKit quotes it and the ~~~^ line under it
+            pointer.append(line)
+    if not sentences and not pointer:
+        return "RDKit could not parse it"
+    return "\n".join(["; ".join(sentences), *pointer]).strip()
 
 
 def smiles_to_atoms(

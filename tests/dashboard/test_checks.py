@@ -5,7 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from dashboard import format
-from dashboard.submit_checks import MAX_CUSTOM_RUNS, element_problem, parse_numbers, plan
+from dashboard.submit_checks import (
+    MAX_CUSTOM_RUNS,
+    api_field,
+    element_problem,
+    idempotency_key,
+    parse_numbers,
+    plan,
+    request_of,
+)
 
 MODELS = {
     "emt": {
@@ -108,3 +116,43 @@ def test_a_suite_form_posts_the_suite_without_its_own_fields() -> None:
     assert problems == [] and bodies == [
         {"model": "zoo:tiny", "profile": "m6", "device": "auto", "suite": "m6-quick"}
     ]
+
+
+def test_a_rejected_smiles_is_named_and_the_earlier_structure_is_not_sent() -> None:
+    smiles = "CC(=O)X"
+    detail = f"SMILES rejected: bad SMILES '{smiles}': syntax error ...\n{smiles}\n~~~~~~^"
+    rejected = {"structure": {"what": f"SMILES '{smiles}'", "detail": detail}}
+    # the page empties the field on a rejection: the problem names it, in full
+    bodies, problems = plan(
+        _form(structure=None, structure_source="smiles", smiles=smiles), CATALOG, rejected
+    )
+    assert bodies == [] and problems == [f"Structure: SMILES '{smiles}' was rejected: {detail}"]
+    # H2O still picked from before, SMILES on screen: nothing is planned until it is checked
+    bodies, problems = plan(_form(structure_source="smiles", smiles=smiles), CATALOG)
+    assert bodies == [] and problems == [
+        f"Structure (SMILES): press Preview to check '{smiles}' before queueing"
+    ]
+    catalog = {**CATALOG, "structures": {**STRUCTURES, "smiles:O": STRUCTURES["H2O"]}}
+    bodies, problems = plan(
+        _form(structure="smiles:O", structure_source="smiles", smiles=" O "), catalog
+    )
+    assert problems == [] and bodies[0]["structure"] == "smiles:O"
+    _b, problems = plan(_form(structure_source="upload"), CATALOG)
+    assert problems == ["Structure (file): drop a structure file to upload it"]
+
+
+def test_one_request_and_one_key_per_form_submission() -> None:
+    bodies, _ = plan(_form(temperatures="100, 200, 300"), CATALOG)
+    path, body = request_of(bodies, suite=False)
+    assert path == "/runs/batch" and [r["temperature_K"] for r in body["runs"]] == [
+        100.0,
+        200.0,
+        300.0,
+    ]
+    assert request_of(bodies[:1], suite=True) == ("/runs", bodies[0])
+    key = idempotency_key("visit-1", path, body)
+    assert key == idempotency_key("visit-1", path, {"runs": [dict(r) for r in body["runs"]]})
+    assert key != idempotency_key("visit-2", path, body)  # a new visit of the page
+    assert key != idempotency_key("visit-1", path, {"runs": body["runs"][:2]})  # a new form
+    assert api_field("runs.1.structure") == "run 2: structure" and api_field("runs.0") == "run 1"
+    assert api_field("model") == "model" and api_field(None) == ""

@@ -97,6 +97,8 @@ def _upsert_quietly(session: Session, upsert: Any) -> None:
             upsert()
     except IntegrityError:
         log.info("registry row appeared concurrently; keeping the other one")
+
+
 def potential_values(
     desc: dict[str, Any], *, core_spec: str, builtin: bool, created_by: str | None
 ) -> dict[str, Any]:

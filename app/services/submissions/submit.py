@@ -142,8 +142,7 @@ def _submit(
 
     submission_id = str(uuid.uuid4())
     rows = [
-        run_row(p, settings=settings, submission_id=submission_id, user=token.name)
-        for p in planned
+        run_row(p, settings=settings, submission_id=submission_id, user=token.name) for p in planned
     ]
     session.add_all(rows)
     session.flush()

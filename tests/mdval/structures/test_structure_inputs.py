@@ -168,6 +168,14 @@ def test_bad_smiles(smiles: str, problem: str) -> None:
         load_structure(f"smiles:{smiles}")
 
 
+def test_bad_smiles_message_is_whole() -> None:
+    """RDKit's message in full: the position it names and the caret under it, not cut after
+    "check for mistakes around position 7:"."""
+    with pytest.raises(StructureError) as info:
+        load_structure("smiles:CC(=O)X")
+    assert str(info.value).endswith("around position 7:\nCC(=O)X\n~~~~~~^")
+
+
 def test_smiles_embedding_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     from rdkit.Chem import rdDistGeom
 
