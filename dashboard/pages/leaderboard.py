@@ -62,7 +62,14 @@ COLUMNS: list[dict[str, Any]] = [
         "type": "numeric",
         "format": _num,
     },
-    {"name": "speed-up (×)", "id": "speedup", "type": "numeric", "format": _num},
+    {
+        "name": "per replica (ms/step)",
+        "id": "median_inference_ms_per_replica_step",
+        "type": "numeric",
+        "format": _num,
+    },
+    {"name": "batch size", "id": "batch"},
+    {"name": "speed-up per replica (×)", "id": "speedup", "type": "numeric", "format": _num},
     {"name": "recommendation", "id": "recommendation"},
     {"name": "last finished", "id": "last"},
 ]
@@ -182,6 +189,15 @@ async def filters(_id: Any, auth_data: Any) -> tuple:
     )
 
 
+def batch_sizes(row: dict[str, Any]) -> str:
+    """``1``, ``8`` or ``1–8``: the batch sizes of a row's runs (a batched run's
+    inference time is its batch's; the per-replica column divides it by the size)."""
+    low, high = row.get("batch_size_min"), row.get("batch_size_max")
+    if low is None or high is None:
+        return "—"
+    return f"{low}" if low == high else f"{low}–{high}"
+
+
 async def _styles(rows: list[dict[str, Any]], token: str | None) -> list[dict[str, Any]]:
     """Cell colours by the criteria levels the API gives for each row's medians (the
     thresholds alone: a median is not one run's evidence)."""
@@ -238,7 +254,9 @@ async def load(
         return [], [], alert(exc.detail), []
     rows = []
     for i, r in enumerate(body["rows"]):
-        rows.append({**r, "id": i, "last": when(r.get("last_finished_at"))})
+        rows.append(
+            {**r, "id": i, "last": when(r.get("last_finished_at")), "batch": batch_sizes(r)}
+        )
         rows[-1].pop("recommendation_evidence", None)
     styles = await _styles(rows, api.token_of(auth_data))
     note = None if rows else alert("No finished runs match these filters yet.", "info")

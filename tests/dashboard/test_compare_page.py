@@ -45,7 +45,8 @@ def _populate(engine: Engine) -> dict[str, int]:
         "student": _add(engine, "zoo:original", AD, temperature_K=300.0, drift_percent=0.4,
                         **student),
         "hot": _add(engine, "zoo:original", AD, temperature_K=400.0, timestep_fs=1.0,
-                    drift_percent=2.0, **student),
+                    drift_percent=2.0, batch_size=8, inference_ms_per_step=80.0,
+                    inference_ms_per_replica_step=10.0, **student),
         "water": _add(engine, "zoo:original", "H2O", temperature_K=300.0, drift_percent=50.0,
                       **student),
         "teacher_crashed": _add(engine, "gfn2-xtb", AD, temperature_K=300.0, status="crashed",
@@ -101,3 +102,16 @@ def test_medians_stay_on_the_structure_a_line_per_temperature(
     assert len(ticks) >= 2 and ticks[0] <= 0.4 and ticks[-1] >= 2.0
     assert layout["yaxis"]["ticktext"] == [f"{t:g}" for t in ticks]
     assert "%" in layout["yaxis"]["title"]["text"] and "fs" in layout["xaxis"]["title"]["text"]
+
+
+def test_the_leaderboard_shows_per_replica_time_and_batch_size(
+    stack: tuple[TestClient, dict[str, int]],
+) -> None:
+    client, _ids = stack
+    output = (
+        "..lb-table.data...lb-table.style_data_conditional...lb-error.children...lb-rows.data.."
+    )
+    filters = {f"lb-{k}.value": None for k in ("suite", "structure", "temperature", "baseline")}
+    rows = {r["model"]: r for r in callback(client, output, filters)["lb-table"]["data"]}
+    row = rows["zoo:original"]
+    assert row["batch"] == "8" and row["median_inference_ms_per_replica_step"] == 10.0
