@@ -194,7 +194,8 @@ def _listing(items: list[Any], empty: str) -> Any:
     State("shell-auth", "data"),
 )
 async def load(_n: Any, hours: int | None, auth_data: Any) -> tuple:
-    since = datetime.now(UTC) - timedelta(hours=hours or 24)
+    # whole minutes: polls within a minute share the API's cached "before" leaderboard
+    since = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=hours or 24)
     try:
         body = await api.get(
             "/standup", token=api.token_of(auth_data), params={"since": since.isoformat()}
