@@ -3,7 +3,10 @@ over its batch size against a run alone, with the batch sizes shown."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
@@ -53,3 +56,17 @@ def test_speedup_is_per_replica_with_the_batch_size_shown(engine: Engine) -> Non
     assert s["median_inference_ms_per_step"] == pytest.approx(80.0)
     assert (s["batch_size_min"], s["batch_size_max"]) == (8, 8)
     assert (rows[teacher]["batch_size_max"], rows[teacher]["speedup"]) == (1, pytest.approx(1.0))
+
+
+def test_levels_through_the_api_judge_a_batch_per_replica(api: TestClient) -> None:
+    """The registered m6 (from the core's data) carries ``per: batch_size``: 400 ms per
+    batch step of 8 is 50 ms a replica, at target on a CPU (< 100); alone it fails."""
+
+    def speed(metrics: dict[str, float]) -> dict[str, Any]:
+        r = api.post("/api/v1/profiles/m6/levels", json={"items": [metrics], "device": "cpu"})
+        assert r.status_code == 200, r.text
+        return next(row for row in r.json()["items"][0] if row["name"] == "inference_time")
+
+    batched = speed({"inference_ms_per_step": 400.0, "batch_size": 8})
+    assert (batched["level"], batched["value"]) == ("target", 50.0)
+    assert speed({"inference_ms_per_step": 400.0})["level"] == "fail"
