@@ -62,8 +62,14 @@ def batch_key(config: RunConfig) -> tuple[Any, ...] | None:
 
 
 def can_batch(run: PreparedRun) -> bool:
-    """A resolved run the torch engine can batch: a torch potential, a molecule."""
-    return batch_key(run.config) is not None and run.model.is_torch and not any(run.atoms.pbc)
+    """A resolved run the torch engine can batch: a torch potential on a molecule, or a
+    TorchSim model (periodic too) when the run asks for the torch engine by name (``auto``
+    keeps the ASE engine for TorchSim models, see :func:`mdval.md.engine.make_engine`)."""
+    if batch_key(run.config) is None or not run.model.is_torch:
+        return False
+    if run.model.torchsim:
+        return run.config.engine == BATCH_ENGINE
+    return not any(run.atoms.pbc)
 
 
 def run_validations(

@@ -19,12 +19,14 @@ def check_engine(
     potential_kind: str,
     is_torch: bool,
     periodic: bool,
+    periodic_on_torch: bool = False,
 ) -> None:
     """Raise :class:`InputError` when ``engine`` cannot run this potential on this system.
 
     ``auto`` and ``ase`` run every potential (``auto`` picks torch only where it can run);
-    ``torch`` needs a torch potential (zoo:NAME or a TorchScript file) and a non-periodic
-    system (the TorchScript contract)."""
+    ``torch`` needs a torch potential (zoo:NAME or a TorchScript file) and, for a periodic
+    system, a model that takes cells (``periodic_on_torch``: a TorchSim model, or one on the
+    pair contract, see ``mdval/md/torch_engine/neighbours.py``)."""
     if engine != "torch":
         return
     if not is_torch:
@@ -33,8 +35,8 @@ def check_engine(
             f"file); {potential_spec!r} is a {potential_kind!r} potential: use --engine ase "
             "(or auto)"
         )
-    if periodic:
+    if periodic and not periodic_on_torch:
         raise InputError(
-            "the torch engine runs non-periodic systems only (the TorchScript contract); "
-            "use --engine ase"
+            f"{potential_spec!r} runs non-periodic systems only on the torch engine (the "
+            "TorchScript contract without cells); use --engine ase"
         )

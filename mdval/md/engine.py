@@ -77,9 +77,11 @@ def available_engines() -> list[str]:
 
 
 def make_engine(name: str, entry: PotentialEntry, device: str) -> Engine:
-    """Build the engine ``name`` ("auto" picks torch for torch potentials when available)."""
+    """Build the engine ``name`` ("auto" picks torch for torch potentials when available,
+    except TorchSim models: the ASE engine records their stress)."""
     if name == "auto":
-        name = "torch" if entry.is_torch and "torch" in _ENGINES else "ase"
+        torch_ok = entry.is_torch and not entry.torchsim
+        name = "torch" if torch_ok and "torch" in _ENGINES else "ase"
     if name not in _ENGINES:
         choices = ", ".join(["auto", *available_engines()])
         raise InputError(f"engine {name!r} is not available; choose one of: {choices}")

@@ -63,9 +63,20 @@ class PotentialEntry:
 
     @property
     def is_torch(self) -> bool:
-        """A model the batched torch engine can run: a TorchScript file, or a family with an
-        adapter onto the same contract (``extra["batched"]``, a ``device -> module``)."""
-        return self.torchscript_path is not None or callable(self.extra.get("batched"))
+        """A model the batched torch engine can run: a TorchScript file, a family with an
+        adapter onto the same contract (``extra["batched"]``, a ``device -> module``), or a
+        family with a TorchSim model (``extra["torchsim"]``, a ``device -> ModelInterface``,
+        periodic cells included)."""
+        return self.torchscript_path is not None or any(
+            callable(self.extra.get(key)) for key in ("batched", "torchsim")
+        )
+
+    @property
+    def torchsim(self) -> bool:
+        """The torch engine runs it as a TorchSim model: periodic cells too. ``--engine auto``
+        keeps the ASE engine for it (the ASE engine records stress; the torch engine does
+        not), so the batched engine is asked for by name (``--engine torch``, batches)."""
+        return callable(self.extra.get("torchsim"))
 
     @property
     def uses_torch(self) -> bool:
@@ -108,5 +119,6 @@ class PotentialEntry:
             else None,
             "periodic_ok": self.periodic_ok,
             "uses_torch": self.uses_torch,
+            "torchsim": self.torchsim,
             **{k: self.extra[k] for k in ("family", "dtype") if k in self.extra},
         }

@@ -175,19 +175,64 @@ class RadialMPPotential(nn.Module):
         system_index: torch.Tensor,
         n_systems: int,
     ) -> torch.Tensor:
+        species, order, counts = self._species_order(atomic_numbers)
+        pos = positions.to(self.rbf_centers.dtype)[order]
+        sys_idx = system_index[order]
+        i, j = neighbour_pairs(pos, sys_idx, n_systems, self.cutoff_A)
+        r = torch.linalg.vector_norm(pos[j] - pos[i], dim=1)
+        return self._energies(species, counts, sys_idx, n_systems, i, j, r).to(positions.dtype)
+
+    @torch.jit.export
+    def energies_from_pairs(
+        self,
+        positions: torch.Tensor,
+        atomic_numbers: torch.Tensor,
+        system_index: torch.Tensor,
+        n_systems: int,
+        pair_i: torch.Tensor,
+        pair_j: torch.Tensor,
+        pair_shift_A: torch.Tensor,
+    ) -> torch.Tensor:
+        """Energies from a neighbour list given by the caller (periodic systems): ordered
+        pairs (i, j) with the image shift in Å, r_ij = r_j - r_i + shift; pairs beyond the
+        cutoff contribute nothing. The pair contract of ``mdval/potentials/base.py``."""
+        species, order, counts = self._species_order(atomic_numbers)
+        rank = torch.empty_like(order)
+        rank[order] = torch.arange(order.shape[0], device=order.device)
+        pos = positions.to(self.rbf_centers.dtype)
+        vec = pos[pair_j] - pos[pair_i] + pair_shift_A.to(pos.dtype)
+        r = torch.linalg.vector_norm(vec, dim=1)
+        e = self._energies(
+            species, counts, system_index[order], n_systems, rank[pair_i], rank[pair_j], r
+        )
+        return e.to(positions.dtype)
+
+    def _species_order(
+        self, atomic_numbers: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
+        """Species (sorted), the atom order that sorts them, and atoms per species: the model
+        works in species-sorted order so that per-species MLPs act on contiguous blocks."""
         species = self.element_lookup[atomic_numbers]
         if bool((species < 0).any()):
             raise RuntimeError(
                 "structure has an element outside supported_atomic_numbers of this model"
             )
-        # Work in species-sorted atom order so per-species MLPs act on contiguous blocks.
         order = torch.argsort(species, stable=True)
         species = species[order]
         counts: list[int] = torch.bincount(species, minlength=self.n_species).tolist()
-        pos = positions.to(self.rbf_centers.dtype)[order]
-        sys_idx = system_index[order]
-        i, j = neighbour_pairs(pos, sys_idx, n_systems, self.cutoff_A)
-        r = torch.linalg.vector_norm(pos[j] - pos[i], dim=1)
+        return species, order, counts
+
+    def _energies(
+        self,
+        species: torch.Tensor,
+        counts: list[int],
+        sys_idx: torch.Tensor,
+        n_systems: int,
+        i: torch.Tensor,
+        j: torch.Tensor,
+        r: torch.Tensor,
+    ) -> torch.Tensor:
+        """Per-system energies from pair distances ``r`` between sorted atoms ``i``, ``j``."""
         radial = torch.exp(-0.5 * ((r.unsqueeze(1) - self.rbf_centers) * self.rbf_inv_width) ** 2)
         fcut = cosine_cutoff(r, self.cutoff_A)
         h = self.embedding(species)
@@ -195,8 +240,26 @@ class RadialMPPotential(nn.Module):
             h = block(h, radial, fcut, i, j, counts, self.inv_avg_neighbours)
         e = self.readout(h, counts).squeeze(1) * self.energy_scale
         e = e + self.element_energy[species]
-        out = torch.zeros(n_systems, dtype=e.dtype, device=e.device).index_add_(0, sys_idx, e)
-        return out.to(positions.dtype)
+        return torch.zeros(n_systems, dtype=e.dtype, device=e.device).index_add_(0, sys_idx, e)
+
+    @classmethod
+    def from_module(cls, module: nn.Module) -> "RadialMPPotential":
+        """A fresh student with the hyperparameters and weights of ``module`` (a scripted
+        one too: a TorchScript file saved before ``energies_from_pairs`` existed)."""
+        names = ("supported_atomic_numbers", "width", "n_interactions", "n_rbf", "cutoff_A")
+        hyper: dict[str, Any] = {name: getattr(module, name) for name in names}
+        model = cls(
+            elements=[int(z) for z in hyper["supported_atomic_numbers"]],
+            width=int(hyper["width"]),
+            n_interactions=int(hyper["n_interactions"]),
+            n_rbf=int(hyper["n_rbf"]),
+            cutoff_A=float(hyper["cutoff_A"]),
+            avg_neighbours=1.0 / float(getattr(module, "inv_avg_neighbours")),  # noqa: B009
+        )
+        state = module.state_dict()
+        model.load_state_dict(state)
+        centres = state["rbf_centers"]
+        return model.to(device=centres.device, dtype=centres.dtype).eval()
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -8,22 +8,25 @@ have not moved (as ASE's calculator cache does), so both engines make the same c
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
 from ase import Atoms
 
-from mdval.errors import InputError
 from mdval.md.engine import PhaseSpec, PhaseTiming
 from mdval.md.snapshot import Observer
 from mdval.md.torch_engine.model import ForceModel
+from mdval.md.torch_engine.neighbours import periodic_model
 from mdval.md.torch_engine.runner import Thermostat, run_phase
 from mdval.md.torch_engine.state import MDState, state_from_atoms
+from mdval.md.torch_engine.torchsim_models import force_model
 from mdval.potentials.base import PotentialEntry
 
 
 class TorchEngine:
-    """Velocity Verlet (NVE) and Langevin BAOAB (NVT) in torch, float64, state on ``device``."""
+    """Velocity Verlet (NVE) and Langevin BAOAB (NVT) in torch, float64, state on ``device``;
+    a periodic system's cell and pbc go to the model (:mod:`.neighbours`)."""
 
     name = "torch"
 
@@ -33,7 +36,7 @@ class TorchEngine:
         self.entry = entry
         self.device = device
         self.dtype = dtype
-        self.model = ForceModel.from_entry(entry, device, dtype)  # InputError if not torch
+        self.model: ForceModel = force_model(entry, device, dtype)  # InputError if not torch
         self._cached: tuple[np.ndarray, np.ndarray, MDState] | None = None
 
     def _initial_state(self, atoms: Atoms) -> MDState:
@@ -43,16 +46,7 @@ class TorchEngine:
             if np.array_equal(numbers, atoms.numbers) and positions.tobytes() == (
                 atoms.positions.tobytes()
             ):
-                return MDState(
-                    positions=state.positions,
-                    momenta=state.momenta,
-                    masses=state.masses,
-                    atomic_numbers=state.atomic_numbers,
-                    system_index=state.system_index,
-                    counts=state.counts,
-                    forces=old.forces,
-                    energies=old.energies,
-                )
+                return replace(state, forces=old.forces, energies=old.energies)
         return state
 
     def run_phase(
@@ -65,10 +59,7 @@ class TorchEngine:
         rng: np.random.Generator,
     ) -> PhaseTiming:
         if any(atoms.pbc):
-            raise InputError(
-                "the torch engine runs non-periodic systems only (the TorchScript contract); "
-                "use --engine ase"
-            )
+            self.model = periodic_model(self.model)  # InputError for a model without cells
         state = self._initial_state(atoms)
         thermostat = (
             None

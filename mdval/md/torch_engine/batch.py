@@ -23,8 +23,10 @@ from mdval.md.listener import RunListener, ThermoRecord
 from mdval.md.observers import CancelWatch, FailureDetector, ThermoRecorder
 from mdval.md.snapshot import Observer
 from mdval.md.torch_engine.model import ForceModel
+from mdval.md.torch_engine.neighbours import periodic_model
 from mdval.md.torch_engine.runner import PhaseOutcome, Thermostat, run_phase
 from mdval.md.torch_engine.state import MDState, state_from_atoms, to_host
+from mdval.md.torch_engine.torchsim_models import force_model
 from mdval.md.velocities import degrees_of_freedom, initialize_velocities
 from mdval.potentials.base import PotentialEntry
 
@@ -65,7 +67,8 @@ def load_model(
     *,
     time_calls: bool = True,
 ) -> ForceModel:
-    """A :class:`ForceModel` from an entry, a spec (``zoo:tiny``, ``model.pt``) or a module."""
+    """A :class:`ForceModel` from an entry, a spec (``zoo:tiny``, ``model.pt``,
+    ``sevennet:7net-0``) or a module."""
     if isinstance(potential, ForceModel):
         return potential
     if isinstance(potential, torch.nn.Module):
@@ -76,7 +79,7 @@ def load_model(
         from mdval.potentials.registry import resolve_potential
 
         potential = resolve_potential(str(potential))
-    return ForceModel.from_entry(potential, device, dtype, time_calls=time_calls)
+    return force_model(potential, device, dtype, time_calls=time_calls)
 
 
 def prepare_replicas(
@@ -91,11 +94,6 @@ def prepare_replicas(
     n_dof: list[int] = []
     generators: list[np.random.Generator] = []
     for atoms, temperature, seed in systems:
-        if any(atoms.pbc):
-            raise InputError(
-                "the torch engine runs non-periodic systems only (the TorchScript contract); "
-                f"{atoms.get_chemical_formula()} has pbc={atoms.pbc.tolist()}"
-            )
         copy = atoms.copy()
         copy.calc = None
         velocity_seed, thermostat_seed = np.random.SeedSequence(seed).spawn(2)
@@ -143,6 +141,8 @@ def run_batch(
     if listeners is not None and len(listeners) != len(systems):
         raise InputError(f"{len(listeners)} listeners for {len(systems)} replicas")
     model = load_model(potential, device, dtype, time_calls=time_calls)
+    if any(bool(atoms.pbc.any()) for atoms, _t, _s in systems):
+        model = periodic_model(model)  # InputError for a model without cells
     prepared, n_dof, generators = prepare_replicas(systems, thermostatted=n_equilibration_steps > 0)
     total = n_steps + max(n_equilibration_steps, 0)
     recorders = [

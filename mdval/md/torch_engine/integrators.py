@@ -50,9 +50,11 @@ class EnergyForces(Protocol):
 
 
 def compute_forces(state: MDState, model: EnergyForces) -> MDState:
-    """``state`` with energies and forces at its positions (one model call)."""
+    """``state`` with energies and forces at its positions (one model call); a periodic
+    batch also hands the model its cells and pbc (a periodic model's keywords)."""
+    geometry = {} if state.cell is None else {"cell": state.cell, "pbc": state.pbc}
     energies, forces = model(
-        state.positions, state.atomic_numbers, state.system_index, state.n_systems
+        state.positions, state.atomic_numbers, state.system_index, state.n_systems, **geometry
     )
     return replace(state, energies=energies, forces=forces)
 

@@ -144,6 +144,7 @@ class _Runner:
         numbers = state.atomic_numbers.cpu().numpy()
         offsets = state.offsets()
         self.numbers = [numbers[offsets[s] : offsets[s + 1]].copy() for s in range(len(self.ids))]
+        self.cells = _host_cells(state)
         regular = {o.interval for obs in self.observers for o in obs if not _exact(o)}
         self.intervals = sorted(regular or {o.interval for obs in self.observers for o in obs})
         self.outcome = PhaseOutcome(state=None, alive=[])
@@ -311,7 +312,9 @@ class _Runner:
                         replay
                     )
                 frame = to_host(replay)
-                snap = self._snapshot(frame, 0, t, numbers=self.numbers[s], n_dof=self.n_dof[s])
+                snap = self._snapshot(
+                    frame, 0, t, numbers=self.numbers[s], n_dof=self.n_dof[s], system=s
+                )
                 try:
                     for observer in exact:
                         observer(snap)
@@ -329,7 +332,10 @@ class _Runner:
         *,
         numbers: np.ndarray | None = None,
         n_dof: int | None = None,
+        system: int | None = None,
     ) -> Snapshot:
+        """Row ``s`` of ``frame``; ``numbers``, ``n_dof`` and the cell are those of system
+        ``system`` (default ``s``) of the batch when a replay's frame holds it alone."""
         rows = frame.rows(s)
         p = frame.momenta[rows]
         m = frame.masses[rows]
@@ -350,6 +356,7 @@ class _Runner:
                 kinetic_temperature_K(ekin, self.n_dof[s] if n_dof is None else n_dof)
             ),
             inference_ms=self.last_call_ms,
+            **self.cells[s if system is None else system],
         )
 
     # --- stopping replicas ----------------------------------------------------------------
@@ -390,6 +397,7 @@ class _Runner:
         self.watches = [self.watches[s] for s in keep]
         self.n_dof = [self.n_dof[s] for s in keep]
         self.numbers = [self.numbers[s] for s in keep]
+        self.cells = [self.cells[s] for s in keep]
         if self.thermostat is not None:
             self.thermostat = self.thermostat.select(keep)
 
@@ -404,6 +412,18 @@ class _GoodStep:
     state: MDState
     row: int
     rng_state: Mapping[str, Any] | None
+
+
+def _host_cells(state: MDState) -> list[dict[str, Any]]:
+    """Each system's ``cell_A`` and ``pbc`` for its snapshots (as the ASE engine gives them:
+    no cell for a non-periodic system), copied to the host once per phase."""
+    if state.cell is None or state.pbc is None:
+        return [{} for _ in range(state.n_systems)]
+    cells, pbcs = state.cell.cpu().numpy().astype(np.float64), state.pbc.cpu().numpy()
+    return [
+        {"cell_A": cell if pbc.any() else None, "pbc": tuple(bool(p) for p in pbc)}
+        for cell, pbc in zip(cells, pbcs, strict=True)
+    ]
 
 
 def _exact(observer: Observer) -> bool:

@@ -30,7 +30,12 @@ class MDState:
     forces           (N, 3)      eV/Å at ``positions`` (None before the first call)
     energies         (S,)        potential energy of each system in eV (or None)
     counts           S ints      atoms per system, on the host (for slicing records)
+    cell             (S, 3, 3)   cell vectors of each system in Å, rows (or None)
+    pbc              (S, 3) bool periodic directions of each system (or None)
     ===============  ==========  =============================================
+
+    ``cell`` and ``pbc`` are set when some system of the batch is periodic (see
+    :mod:`~mdval.md.torch_engine.neighbours`); the cell is fixed during a run.
     """
 
     positions: torch.Tensor
@@ -41,6 +46,12 @@ class MDState:
     counts: tuple[int, ...]
     forces: torch.Tensor | None = None
     energies: torch.Tensor | None = None
+    cell: torch.Tensor | None = None
+    pbc: torch.Tensor | None = None
+
+    @property
+    def periodic(self) -> bool:
+        return self.pbc is not None and bool(self.pbc.any())
 
     @property
     def n_systems(self) -> int:
@@ -85,6 +96,8 @@ class MDState:
             counts=counts,
             forces=None if self.forces is None else self.forces[index],
             energies=None if self.energies is None else self.energies[keep],
+            cell=None if self.cell is None else self.cell[keep],
+            pbc=None if self.pbc is None else self.pbc[keep],
         )
 
 
@@ -94,13 +107,15 @@ def state_from_atoms(
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float64,
 ) -> MDState:
-    """One batch of ``systems`` (their positions, momenta and masses as ASE holds them)."""
+    """One batch of ``systems`` (their positions, momenta and masses as ASE holds them;
+    their cells and pbc when any of them is periodic)."""
     if not systems:
         raise ValueError("a batch needs at least one system")
     counts = tuple(len(a) for a in systems)
     if min(counts) < 1:
         raise ValueError("every system needs at least one atom")
     dev = torch.device(device)
+    periodic = any(bool(a.pbc.any()) for a in systems)
 
     def cat(arrays: list[np.ndarray]) -> torch.Tensor:
         return torch.as_tensor(np.concatenate(arrays), dtype=dtype, device=dev)
@@ -117,6 +132,8 @@ def state_from_atoms(
             torch.as_tensor(counts, dtype=torch.int64, device=dev),
         ),
         counts=counts,
+        cell=cat([a.cell.array[None] for a in systems]) if periodic else None,
+        pbc=torch.as_tensor(np.stack([a.pbc for a in systems]), device=dev) if periodic else None,
     )
 
 

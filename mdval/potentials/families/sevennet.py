@@ -1,6 +1,8 @@
 """``sevennet:7net-0`` (and the other checkpoints sevenn ships), or ``sevennet:PATH.pth``: a
 SevenNet model through sevenn's ASE calculator. Periodic, with stress. float32 only (the
-package's precision); option ``device``."""
+package's precision); option ``device``. Where TorchSim is installed (the ``materials``
+extra) the entry also carries TorchSim's SevenNet model, so that replicas batch on the
+torch engine (``--engine torch``, ``mdval bench``)."""
 
 from __future__ import annotations
 
@@ -63,6 +65,17 @@ def entry(spec: FamilySpec) -> PotentialEntry:
             calc: Calculator = SevenNetCalculator(model=model, device=model_device(model))
         return calc
 
+    def torchsim(device: str) -> Any:
+        """TorchSim's SevenNet model on a model of its own (TorchSim switches the model to
+        batch mode, which the ASE calculator's copy must not see)."""
+        with loading(FAMILY, f"the checkpoint {path} for TorchSim"):
+            from sevenn.util import load_checkpoint
+
+            from mdval.potentials.families.sevennet_torchsim import SevenNetTorchSim
+
+            model = load_checkpoint(str(path)).build_model()
+            return SevenNetTorchSim(model, device=torch_device(device, pinned))
+
     return family_entry_of(
         spec,
         family=FAMILY,
@@ -74,7 +87,15 @@ def entry(spec: FamilySpec) -> PotentialEntry:
         n_params=count_parameters(loaded.model),
         dtype="float32",
         cutoff_A=float(loaded.cutoff),
+        **({"torchsim": torchsim} if has_module("torch_sim") else {}),
     )
+
+
+def has_module(name: str) -> bool:
+    """``name`` can be imported (without importing it)."""
+    from importlib.util import find_spec
+
+    return find_spec(name) is not None
 
 
 def model_device(model: Any) -> str:
