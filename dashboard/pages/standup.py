@@ -37,6 +37,10 @@ CHANGE_LABELS = {
 MAX_LINKS = 8
 
 
+def _runs(n: int | None) -> str:
+    return f"{num(n)} run" if n == 1 else f"{num(n)} runs"
+
+
 def _link(run_id: int) -> str:
     return f"[#{run_id}](/runs/{run_id})"
 
@@ -138,7 +142,7 @@ def _change(c: dict[str, Any]) -> html.Li:
         return html.Li(
             [
                 html.B(c["model"]),
-                f" is new: {num(after['runs'])} runs scored, "
+                f" is new: {_runs(after['runs'])} scored, "
                 f"pass rate {percent(after['pass_rate'])}",
                 *links,
             ]
@@ -169,7 +173,7 @@ def new_model(m: dict[str, Any]) -> html.Li:
     return html.Li(
         [
             html.B(m["model"]),
-            f" ({m['name']}): {num(m['runs'])} runs scored, "
+            f" ({m['name']}): {_runs(m['runs'])} scored, "
             f"recommendation {m.get('recommendation') or '—'}",
             *_run_links(m.get("run_ids") or []),
         ]

@@ -167,7 +167,9 @@ def same_start_runs(
 ) -> SameStartRuns:
     """The finished runs of ``model`` that started as this run did — the teacher's runs a
     student run can be compared with — newest first, with their status (a teacher run that
-    crashed is listed: the compare page says so instead of asking for the teacher)."""
+    crashed is listed: the compare page says so instead of asking for the teacher). A run
+    of ``model`` itself is among them: a run whose reference is its own model is its own
+    teacher run."""
     from mdval.analysis.start import START_FIELDS, same_start
 
     spec = model or run.reference_spec
@@ -176,11 +178,11 @@ def same_start_runs(
     other = catalog.get_potential(session, key=spec)
     if other is None:
         raise ApiError(404, f"no model '{spec}'", field="model")
+    # a run whose reference is its own model is its own teacher run (its own control)
     candidates = session.scalars(
         select(Run)
         .where(
             Run.model_id == other.id,
-            Run.id != run.id,
             Run.structure_id == run.structure_id,
             Run.seed == run.seed,
             Run.status.in_(FINISHED_STATUSES),
