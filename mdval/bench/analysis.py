@@ -108,10 +108,18 @@ def _speedups_by_size(records: Sequence[BenchRecord], models: Sequence[str]) -> 
 
 
 def _batch_scaling(records: Sequence[BenchRecord], models: Sequence[str]) -> dict[str, Any]:
+    """Per model and batch size: the engine against the bare model, and the speed-up of
+    batching (``vs_ase_one_by_one``: the batch's atom-steps/s over the single-system ASE
+    engine's, same model and structure — replicas run one after another with ASE)."""
     out: dict[str, Any] = {}
     for m in models:
         rows = []
         batch = [r for r in records if r.experiment == "batch" and r.model == m]
+        ase = next(
+            (r for r in records if (r.experiment, r.model, r.engine) == ("single", m, "ase")),
+            None,
+        )
+        ase_rate = ase.throughput_atom_steps_per_s if ase else None
         for n in sorted({r.replicas for r in batch}):
             bare = next((r for r in batch if r.replicas == n and r.engine == "bare"), None)
             eng = next((r for r in batch if r.replicas == n and r.engine == "torch"), None)
@@ -126,6 +134,9 @@ def _batch_scaling(records: Sequence[BenchRecord], models: Sequence[str]) -> dic
                     "engine_ms_per_replica": step_ms / n if step_ms else None,
                     "engine_vs_bare": step_ms / bare_ms - 1.0 if bare_ms and step_ms else None,
                     "throughput_atom_steps_per_s": eng.throughput_atom_steps_per_s if eng else None,
+                    "vs_ase_one_by_one": eng.throughput_atom_steps_per_s / ase_rate
+                    if eng and eng.throughput_atom_steps_per_s and ase_rate
+                    else None,
                 }
             )
         out[m] = rows

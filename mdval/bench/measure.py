@@ -8,6 +8,7 @@ a :class:`BenchRecord`; timings follow METRICS.md ("Speed and memory").
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 import torch
@@ -105,14 +106,16 @@ def bare(
     """The model alone: one batched forward + backward over ``replicas`` copies, timed."""
     state = state_from_atoms([atoms] * replicas, device=device)
     args = (state.positions, state.atomic_numbers, state.system_index, state.n_systems)
+    cells = {} if state.cell is None else {"cell": state.cell, "pbc": state.pbc}
+    call: Any = model  # a periodic batch: a model that takes cells (neighbours.py)
     model.pop_times()
     for _ in range(warmup):
-        model(*args)
+        call(*args, **cells)
     model.pop_times()
     with PeakMemory(device) as mem:
         t0 = time.perf_counter()
         for _ in range(n):
-            model(*args)
+            call(*args, **cells)
         wall = time.perf_counter() - t0
     inference = median_ms(model.pop_times())
     rec = _record(

@@ -15,7 +15,10 @@ from mdval.bench.analysis import summarise
 from mdval.bench.records import BenchRecord, jsonable, run_context
 from mdval.bench.systems import structure
 from mdval.md.torch_engine.model import ForceModel
+from mdval.md.torch_engine.neighbours import periodic_model
+from mdval.md.torch_engine.torchsim_models import force_model
 from mdval.metrics.timing import harness_overhead
+from mdval.potentials.base import PotentialEntry
 from mdval.potentials.registry import resolve_potential
 
 ZOO = ("zoo:original", "zoo:tiny", "zoo:ultra-tiny")
@@ -98,8 +101,8 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
     report = BenchReport(context=context, plan=_plan_dict(plan, device))
     t0 = time.perf_counter()
     entries = {spec: resolve_potential(spec) for spec in plan.models}
-    models = {spec: ForceModel.from_entry(e, device) for spec, e in entries.items()}
     main = structure(plan.main_structure)
+    models = {spec: engine_model(e, device, main) for spec, e in entries.items()}
     for spec in plan.models:  # settle every model first: the first calls of a module are slow
         measure.bare(models[spec], spec, main, n=1, warmup=plan.warmup_calls, device=device)
 
@@ -178,6 +181,13 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
     report.wall_s = time.perf_counter() - t0
     report.summary = summarise(report.records, plan.models, plan.teacher, plan.main_structure)
     return report
+
+
+def engine_model(entry: PotentialEntry, device: str, atoms: Atoms) -> ForceModel:
+    """The torch engine's model of ``entry`` (a TorchSim model where the entry has one),
+    able to take cells when ``atoms`` is periodic."""
+    model = force_model(entry, device)
+    return periodic_model(model) if atoms.pbc.any() else model
 
 
 def _batch(

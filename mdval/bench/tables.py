@@ -97,6 +97,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
                 r["engine_ms_per_replica"],
                 r["engine_vs_bare"],
                 r["throughput_atom_steps_per_s"],
+                r.get("vs_ase_one_by_one"),
             ]
             for m, rs in scaling.items()
             for r in rs
@@ -112,6 +113,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
                     "engine ms/replica",
                     "engine/bare − 1",
                     "atom-steps/s",
+                    "× ASE one by one",
                 ],
                 rows,
             )

@@ -65,6 +65,14 @@ def bench(
     steps: Annotated[
         int | None, typer.Option("--steps", help="Steps of each single-system engine run.")
     ] = None,
+    structure: Annotated[
+        str | None,
+        typer.Option(
+            "--structure",
+            help="Structure of the single-system and batch experiments (default "
+            "alanine-dipeptide); a periodic one (cu-fcc) for a model that takes cells.",
+        ),
+    ] = None,
 ) -> None:
     """Measure inference ms/step, harness overhead of both engines, peak memory, batch
     scaling, long-trajectory throughput, speed-ups and the cost against size.
@@ -84,6 +92,8 @@ def bench(
         changes["teacher"] = teacher
     if replicas:
         changes["replicas"] = _batch_sizes(replicas)
+    if structure:
+        changes["main_structure"] = structure
     if steps is not None:
         if steps < 1:
             raise InputError("--steps must be at least 1")

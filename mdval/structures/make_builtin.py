@@ -90,6 +90,14 @@ def water_box(n_side: int = 4) -> Atoms:
     return box
 
 
+def repeated_water_box(repeat: tuple[int, int, int], n_side: int = 2) -> Atoms:
+    """A larger periodic water box by repetition: ``water_box(n_side)`` (``n_side**3``
+    molecules; 8 by default, 24 atoms in a 6.2 Å cube) repeated ``repeat`` times along the
+    cell vectors — same density and neighbour counts at any size (e.g. (5, 5, 5): 3,000
+    atoms), for scaling measurements; the repeats start identical."""
+    return water_box(n_side).repeat(repeat)
+
+
 #: Crystals and boxes, built with ase.build (no SMILES).
 CRYSTALS = {
     "cu-fcc": (cu_fcc, "ase.build.bulk('Cu', 'fcc', a=3.61, cubic=True).repeat(2)"),
