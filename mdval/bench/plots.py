@@ -85,6 +85,25 @@ def figures(report: dict[str, Any]) -> dict[str, Any]:
             yaxis={"type": "log", "title": "ms per step"},
         )
         figs["cost_vs_size"] = fig
+
+    peer = summary.get("peer", [])
+    if peer:
+        fig = go.Figure()
+        for model in dict.fromkeys(r["model"] for r in peer):
+            rows = [r for r in peer if r["model"] == model]
+            fig.add_bar(
+                name=model,
+                x=[str(r["replicas"]) for r in rows],
+                y=[r["mdval_over_torchsim"] for r in rows],
+            )
+        fig.add_hline(y=1.0, line_dash="dot", annotation_text="parity")
+        fig.update_layout(
+            title="mdval ÷ TorchSim atom-steps/s (NVE, same model and inputs; > 1: mdval faster)",
+            xaxis_title="replicas",
+            yaxis_title="mdval ÷ TorchSim",
+            barmode="group",
+        )
+        figs["peer"] = fig
     return figs
 
 

@@ -6,6 +6,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from ase import Atoms
@@ -52,6 +53,16 @@ class BenchPlan:
     size_budget_s: float = 3.0
     device: str = "cpu"
     threads: int | None = None
+    #: Model precisions: each torch model of ``models`` is measured in each (``float32``
+    #: adds ``SPEC?dtype=float32``); specs that carry their own options are kept as given.
+    dtypes: tuple[str, ...] = ("float64",)
+    #: The peer arm (issue 15): TorchSim's NVE beside mdval's engine, same model and inputs,
+    #: ``peer_rounds`` interleaved rounds per replica count; skipped where TorchSim is absent.
+    peer: bool = True
+    peer_replicas: tuple[int, ...] = (1, 8, 32)
+    peer_rounds: int = 3
+    peer_budget_s: float = 3.0
+    peer_check_steps: int = 100  # the correctness line: max |dr| after this many steps
 
 
 QUICK = BenchPlan(
@@ -64,7 +75,20 @@ QUICK = BenchPlan(
     bare_calls=20,
     long_steps=0,
     batch_budget_s=0.5,
+    peer_budget_s=0.6,
 )
+
+
+def with_dtypes(models: tuple[str, ...], dtypes: tuple[str, ...]) -> tuple[str, ...]:
+    """Each spec of ``models`` in each of ``dtypes`` (float64: the spec as given)."""
+    out: list[str] = []
+    for spec in models:
+        for dtype in dtypes:
+            if dtype == "float64" or "?" in spec:
+                out.append(spec)
+            else:
+                out.append(f"{spec}?dtype={dtype}")
+    return tuple(dict.fromkeys(out))
 
 
 @dataclass
@@ -100,6 +124,8 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
     context = run_context(device)
     report = BenchReport(context=context, plan=_plan_dict(plan, device))
     t0 = time.perf_counter()
+    plan = replace(plan, models=with_dtypes(plan.models, plan.dtypes))
+    report.plan["models"] = list(plan.models)
     entries = {spec: resolve_potential(spec) for spec in plan.models}
     main = structure(plan.main_structure)
     models = {spec: engine_model(e, device, main) for spec, e in entries.items()}
@@ -107,6 +133,8 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
         measure.bare(models[spec], spec, main, n=1, warmup=plan.warmup_calls, device=device)
 
     def add(rec: BenchRecord) -> None:
+        entry = entries.get(rec.model)
+        rec.extra.setdefault("dtype", entry.extra.get("dtype") if entry else None)
         rec.device_name = context["device_name"]
         rec.torch_version = context["torch_version"]
         rec.threads = threads
@@ -140,6 +168,9 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
     for spec in plan.models:  # batch scaling
         for r in plan.replicas:
             _batch(add, models[spec], spec, main, r, plan, device)
+
+    if plan.peer:
+        _peer(add, models, main, plan, device, report, say)
 
     if plan.long_steps > 0:
         for spec in plan.models:
@@ -210,6 +241,47 @@ def _batch(
         ],
     ):
         add(rec)
+
+
+def _peer(
+    add: Callable[[BenchRecord], None],
+    models: dict[str, ForceModel],
+    atoms: Atoms,
+    plan: BenchPlan,
+    device: str,
+    report: BenchReport,
+    say: Progress,
+) -> None:
+    """mdval's engine and TorchSim's NVE, interleaved, per model and replica count; then the
+    correctness line (max |dr| after ``peer_check_steps`` from an identical state)."""
+    from mdval.bench import torchsim_arm
+
+    why = torchsim_arm.unavailable()
+    if why is not None:
+        report.context["peer"] = {"engine": torchsim_arm.ENGINE, "skipped": why}
+        say(f"peer arm skipped: {why}")
+        return
+    report.context["peer"] = {"engine": torchsim_arm.ENGINE, "version": torchsim_arm.version()}
+    for spec, model in models.items():
+        for r in plan.peer_replicas:
+            probe = measure.bare(model, spec, atoms, replicas=r, n=1, warmup=2, device=device)
+            n = _repeats(probe.inference_ms_per_step, plan.peer_budget_s / plan.peer_rounds, 5, 50)
+            kw: dict[str, Any] = dict(replicas=r, n=n, warmup=3, device=device, experiment="peer")
+            recs = _interleaved(
+                plan.peer_rounds,
+                [
+                    partial(measure.torch_engine, model, spec, atoms, **kw),
+                    partial(torchsim_arm.torchsim_engine, model, spec, atoms, **kw),
+                ],
+            )
+            if r == plan.peer_replicas[0] and plan.peer_check_steps > 0:
+                dr = torchsim_arm.max_position_difference_A(
+                    model, atoms, n_steps=plan.peer_check_steps, device=device
+                )
+                recs[1].extra["max_dr_A"] = dr
+                recs[1].extra["max_dr_steps"] = plan.peer_check_steps
+            for rec in recs:
+                add(rec)
 
 
 def _interleaved(rounds: int, runs: list[Callable[[], BenchRecord]]) -> list[BenchRecord]:

@@ -163,9 +163,53 @@ def to_markdown(doc: dict[str, Any]) -> str:
                     [[m, v.get("step_ms"), v.get("inference_ms")] for m, v in cross.items()],
                 )
             )
+    peer = summary.get("peer", [])
+    skipped = (ctx.get("peer") or {}).get("skipped")
+    if peer or skipped:
+        out.append("\n### mdval vs TorchSim (NVE, same model and inputs, interleaved rounds)\n")
+    if skipped:
+        out.append(f"Peer arm skipped: {skipped}\n")
+    if peer:
+        version = (ctx.get("peer") or {}).get("version")
+        out.append(f"TorchSim {version}; mdval ÷ TorchSim is atom-steps/s (> 1: mdval faster).\n")
+        out.append(
+            _table(
+                [
+                    "model",
+                    "dtype",
+                    "replicas",
+                    "mdval step ms",
+                    "TorchSim step ms",
+                    "mdval overhead",
+                    "TorchSim overhead",
+                    "mdval ÷ TorchSim",
+                ],
+                [
+                    [
+                        r["model"],
+                        r["dtype"],
+                        r["replicas"],
+                        r["mdval_step_ms"],
+                        r["torchsim_step_ms"],
+                        r["mdval_overhead"],
+                        r["torchsim_overhead"],
+                        r["mdval_over_torchsim"],
+                    ]
+                    for r in peer
+                ],
+            )
+        )
+        checks = [r for r in peer if r.get("max_dr_A") is not None]
+        if checks:
+            out.append(
+                "\nCorrectness: max |Δr| between the two engines after "
+                f"{checks[0]['max_dr_steps']} steps from an identical state: "
+                + "; ".join(f"{r['model']} {r['max_dr_A']:.1e} Å" for r in checks)
+                + " (float32: TorchSim's state is float32, mdval's float64).\n"
+            )
     targets = summary.get("targets", [])
     if targets:
-        out.append("\n### Targets (issue 6)\n")
+        out.append("\n### Targets (issues 6 and 15)\n")
         out.append(
             _table(
                 ["target", "value", "met"],

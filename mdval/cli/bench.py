@@ -73,6 +73,26 @@ def bench(
             "alanine-dipeptide); a periodic one (cu-fcc) for a model that takes cells.",
         ),
     ] = None,
+    dtype: Annotated[
+        str,
+        typer.Option(
+            "--dtype",
+            help="Model precisions, comma-separated (float64, float32): each torch model is "
+            "measured in each (SPEC?dtype=float32); the integrator stays float64.",
+        ),
+    ] = "float64",
+    peer: Annotated[
+        bool,
+        typer.Option(
+            "--peer/--no-peer",
+            help="The TorchSim arm (mdval[bench]): TorchSim's NVE on the same model and "
+            "inputs; skipped with a message where TorchSim is not installed.",
+        ),
+    ] = True,
+    peer_replicas: Annotated[
+        str | None,
+        typer.Option("--peer-replicas", help="Batch sizes of the TorchSim arm (default 1,8,32)."),
+    ] = None,
 ) -> None:
     """Measure inference ms/step, harness overhead of both engines, peak memory, batch
     scaling, long-trajectory throughput, speed-ups and the cost against size.
@@ -98,6 +118,13 @@ def bench(
         if steps < 1:
             raise InputError("--steps must be at least 1")
         changes["n_steps"] = steps
+    dtypes = tuple(d.strip().lower() for d in dtype.split(",") if d.strip())
+    if not dtypes or any(d not in ("float64", "float32") for d in dtypes):
+        raise InputError(f"--dtype {dtype!r}: use float64, float32 or float64,float32")
+    changes["dtypes"] = dtypes
+    changes["peer"] = peer
+    if peer_replicas:
+        changes["peer_replicas"] = _batch_sizes(peer_replicas)
     plan = replace(plan, **changes)  # type: ignore[arg-type]
 
     report = run_suite(plan, progress=lambda line: stderr.print(line, highlight=False))

@@ -329,6 +329,7 @@ def _provenance(
         "model_name": run.model.name,
         "model_sha256": run.model.sha256,
         "model_n_params": run.model.n_params,
+        "model_dtype": run.model.extra.get("dtype"),  # part of the identity (model_sha256)
         "reference_spec": ref.spec if ref else None,
         "reference_sha256": ref.sha256 if ref else None,
         "structure_spec": config.structure,

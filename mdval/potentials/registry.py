@@ -8,6 +8,7 @@ spec                   potential
 ``lj``                 Lennard-Jones toy, any element, see ``classical.py``
 ``zoo:NAME``           a model shipped in ``mdval/zoo/weights/NAME.pt``
 ``path/to/model.pt``   a TorchScript file (``.pt``/``.pth``), contract in ``base.py``
+``…?dtype=float32``    either of the two with the model in float32 (default float64)
 ``py:module:factory``  an allow-listed Python factory of an ASE calculator
 ``ani:1x`` ...         a published model family, options after ``?`` (``families/``)
 =====================  ===================================================================
@@ -65,11 +66,13 @@ def resolve_potential(spec: str) -> PotentialEntry:
         from mdval.potentials.pyfactory import py_entry
 
         return py_entry(text)
-    path = Path(text).expanduser()
+    base = text.partition("?")[0] if not Path(text).is_file() else text
+    path = Path(base).expanduser()
     if path.suffix.lower() in TORCHSCRIPT_SUFFIXES:
-        if not path.is_file():
-            raise PotentialError(f"TorchScript file not found: {text!r}")
-        from mdval.potentials.torchscript_entry import torchscript_entry
+        from mdval.potentials.torchscript_entry import split_dtype, torchscript_entry
 
-        return torchscript_entry(path, spec=text)
+        base, dtype = split_dtype(text) if base != text else (text, "float64")
+        if not path.is_file():
+            raise PotentialError(f"TorchScript file not found: {base!r}")
+        return torchscript_entry(path, spec=base, dtype=dtype)
     raise PotentialError(f"unknown potential {text!r}; accepted: {ACCEPTED_FORMS}")

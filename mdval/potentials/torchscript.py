@@ -89,6 +89,10 @@ class TorchScriptCalculator(Calculator):
             self.module = load_torchscript_module(model, str(self.device), dtype)
         else:
             self.module = model.to(device=self.device, dtype=dtype).eval()
+        if self.device.type == "cpu":  # keep the model's freed buffers between steps
+            from mdval.md.torch_engine.host_memory import keep_freed_pages
+
+            keep_freed_pages()
         self.last_inference_s = float("nan")
         self._numbers: np.ndarray | None = None
         self._z: torch.Tensor | None = None

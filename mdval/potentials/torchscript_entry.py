@@ -3,6 +3,12 @@
 Resolving a file loads it once with ``torch.jit.load``, reads ``supported_atomic_numbers``
 and ``cutoff_A``, counts parameters, hashes the bytes and runs a small forward + backward
 pass to check the contract. The facts are cached by (path, mtime, size).
+
+A torch potential takes one option, the precision of the model, with the families' syntax:
+``zoo:original?dtype=float32`` or ``model.pt?dtype=float32`` (``float64``, the default, is
+written without it). The same file in float32 is another model: its identity (``sha256``)
+is the file's hash for float64 and a hash over the file's hash and the dtype otherwise.
+Engines keep positions, momenta and energy sums in float64 whatever the model's dtype.
 """
 
 from __future__ import annotations
@@ -13,12 +19,21 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl
 
 from ase.calculators.calculator import Calculator
 from ase.data import chemical_symbols
 
 from mdval.errors import PotentialError
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.spec import Option
+
+#: The option of TorchScript and zoo potentials (the first choice is the default).
+TORCH_DTYPE = Option(
+    "dtype",
+    ("float64", "float32"),
+    "precision of the model's parameters and arithmetic; the integrator stays float64",
+)
 
 
 @dataclass(frozen=True)
@@ -121,11 +136,44 @@ def inspect_torchscript(path: Path) -> TorchScriptFacts:
     return _inspect(str(p), st.st_mtime_ns, st.st_size)
 
 
-def _factory(path: Path) -> Any:
+def split_dtype(text: str) -> tuple[str, str]:
+    """``(spec without options, dtype)`` of ``zoo:NAME?dtype=float32`` or ``FILE.pt?dtype=...``
+    (dtype ``float64`` when no option is given); PotentialError naming what is accepted."""
+    base, sep, query = text.partition("?")
+    if not sep:
+        return text, TORCH_DTYPE.default
+    accepted = f"a torch potential takes one option, dtype={'|'.join(TORCH_DTYPE.choices)}"
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise PotentialError(f"{text!r}: {accepted}, e.g. {base}?dtype=float32") from None
+    if len(pairs) != 1 or pairs[0][0].strip().lower() != TORCH_DTYPE.name:
+        raise PotentialError(f"{text!r}: {accepted}")
+    value = pairs[0][1].strip().lower()
+    if value not in TORCH_DTYPE.choices:
+        raise PotentialError(f"{text!r}: dtype={value!r} is not allowed; {accepted}")
+    return base.strip(), value
+
+
+def dtype_spec(base: str, dtype: str) -> str:
+    """The canonical spec: the default dtype is not written."""
+    return base if dtype == TORCH_DTYPE.default else f"{base}?dtype={dtype}"
+
+
+def dtype_sha256(file_sha256: str, dtype: str) -> str:
+    """The model's identity: the file's hash in float64, a hash of (hash, dtype) otherwise."""
+    if dtype == TORCH_DTYPE.default:
+        return file_sha256
+    return hashlib.sha256(f"mdval-torchscript-v1|{file_sha256}|dtype={dtype}".encode()).hexdigest()
+
+
+def _factory(path: Path, dtype: str) -> Any:
     def make(device: str) -> Calculator:
+        import torch
+
         from mdval.potentials.torchscript import TorchScriptCalculator
 
-        return TorchScriptCalculator(path, device=device)
+        return TorchScriptCalculator(path, device=device, dtype=getattr(torch, dtype))
 
     return make
 
@@ -137,8 +185,12 @@ def torchscript_entry(
     kind: str = "torchscript",
     name: str | None = None,
     extra: dict[str, Any] | None = None,
+    dtype: str = TORCH_DTYPE.default,
 ) -> PotentialEntry:
-    """The registry entry of a TorchScript file (non-periodic; torch engine capable)."""
+    """The registry entry of a TorchScript file (non-periodic; torch engine capable) with
+    the model in ``dtype`` (``spec`` is given without the option)."""
+    if dtype not in TORCH_DTYPE.choices:
+        raise PotentialError(f"{spec}: dtype {dtype!r} is not one of {TORCH_DTYPE.choices}")
     facts = inspect_torchscript(path)
     resolved = path.expanduser().resolve()
     supported = (
@@ -146,15 +198,20 @@ def torchscript_entry(
         if facts.supported_atomic_numbers is not None
         else None
     )
-    info: dict[str, Any] = {"cutoff_A": facts.cutoff_A, "warnings": list(facts.warnings)}
+    info: dict[str, Any] = {
+        "cutoff_A": facts.cutoff_A,
+        "warnings": list(facts.warnings),
+        "dtype": dtype,
+        "file_sha256": facts.sha256,
+    }
     info.update(extra or {})
     return PotentialEntry(
-        spec=spec,
-        name=name or resolved.stem,
+        spec=dtype_spec(spec, dtype),
+        name=(name or resolved.stem) + ("" if dtype == TORCH_DTYPE.default else f" ({dtype})"),
         kind=kind,
-        sha256=facts.sha256,
+        sha256=dtype_sha256(facts.sha256, dtype),
         supported_elements=supported,
-        factory=_factory(resolved),
+        factory=_factory(resolved, dtype),
         n_params=facts.n_params,
         torchscript_path=resolved,
         periodic_ok=False,

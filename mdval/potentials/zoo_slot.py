@@ -41,7 +41,11 @@ def read_card(path: Path) -> dict[str, Any]:
 
 
 def resolve_zoo(name: str, weights_dir: Path | None = None) -> PotentialEntry:
-    """The entry of ``zoo:<name>``; PotentialError listing the zoo models if it is missing."""
+    """The entry of ``zoo:<name>`` (``zoo:<name>?dtype=float32`` for the model in float32);
+    PotentialError listing the zoo models if it is missing."""
+    from mdval.potentials.torchscript_entry import split_dtype, torchscript_entry
+
+    name, dtype = split_dtype(name)
     folder = ZOO_WEIGHTS_DIR if weights_dir is None else weights_dir
     present = list_zoo(folder)
     weights = folder / f"{name}.pt"
@@ -50,8 +54,6 @@ def resolve_zoo(name: str, weights_dir: Path | None = None) -> PotentialEntry:
         raise PotentialError(f"no zoo model {name!r}; zoo models present: {listing}")
     card = read_card(folder / f"{name}.json")
     human = card.get("display_name") or card.get("name") or f"zoo:{name}"
-    from mdval.potentials.torchscript_entry import torchscript_entry
-
     return torchscript_entry(
-        weights, spec=f"zoo:{name}", kind="zoo", name=str(human), extra={"card": card}
+        weights, spec=f"zoo:{name}", kind="zoo", name=str(human), extra={"card": card}, dtype=dtype
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from mdval.errors import InputError, MdvalError
+from mdval.md.torch_engine.host_memory import keep_freed_pages
 from mdval.potentials.base import PotentialEntry
 
 
@@ -33,9 +34,21 @@ class ForceModel:
     ``call_times_s`` keeps the wall time of every call; on CUDA the device is synchronised
     before and after, so a time is the model's own (pass ``time_calls=False`` to skip the
     synchronisation when only throughput matters).
+
+    Mixed precision: a TorchScript model runs in its own dtype (``model_dtype``, set by
+    :meth:`load`); positions are cast to it on the way in, and energies and forces come back
+    in the dtype of the positions given (the engine's float64 state), so the integrator's
+    arithmetic and energy accounting stay float64 with a float32 model. A family's adapter
+    (``model_dtype`` None) casts for itself.
     """
 
-    def __init__(self, module: torch.nn.Module, *, time_calls: bool = True) -> None:
+    def __init__(
+        self,
+        module: torch.nn.Module,
+        *,
+        time_calls: bool = True,
+        model_dtype: torch.dtype | None = None,
+    ) -> None:
         self.module = module
         self.time_calls = time_calls
         self.call_times_s: list[float] = []
@@ -46,6 +59,9 @@ class ForceModel:
         for p in list(module.parameters()) + list(module.buffers()):
             self._sync = p.device.type == "cuda"
             break
+        self.model_dtype = model_dtype
+        if not self._sync:  # on the host: keep the model's freed buffers (host_memory.py)
+            keep_freed_pages()
 
     @classmethod
     def load(
@@ -59,7 +75,8 @@ class ForceModel:
         """Load a TorchScript file (``torch.jit.load`` only, never unpickled)."""
         from mdval.potentials.torchscript import load_torchscript_module
 
-        model = cls(load_torchscript_module(path, device, dtype), time_calls=time_calls)
+        module = load_torchscript_module(path, device, dtype)
+        model = cls(module, time_calls=time_calls, model_dtype=dtype)
         model._sync = torch.device(device).type == "cuda"
         return model
 
@@ -72,8 +89,9 @@ class ForceModel:
         *,
         time_calls: bool = True,
     ) -> ForceModel:
-        """The model of a torch potential; InputError for any other kind. A family's
-        adapter keeps the family's own dtype (its option), whatever ``dtype`` says."""
+        """The model of a torch potential; InputError for any other kind. The model's
+        precision is the entry's ``dtype`` option where it has one (a family's adapter, or
+        ``zoo:NAME?dtype=float32``), else ``dtype``."""
         batched = entry.extra.get("batched")
         if entry.torchscript_path is None and callable(batched):
             return cls(batched(device).eval(), time_calls=time_calls)
@@ -83,6 +101,9 @@ class ForceModel:
                 f"file); {entry.spec!r} is a {entry.kind!r} potential: use --engine ase "
                 "(or auto)"
             )
+        option = entry.extra.get("dtype")
+        if option in ("float32", "float64"):
+            dtype = getattr(torch, option)
         return cls.load(entry.torchscript_path, device, dtype, time_calls=time_calls)
 
     def pop_times(self) -> list[float]:
@@ -102,7 +123,8 @@ class ForceModel:
         start = time.perf_counter()
         try:
             with torch.enable_grad():
-                pos = positions.detach().requires_grad_(True)
+                pos = positions.detach().to(self.model_dtype or positions.dtype)
+                pos.requires_grad_(True)
                 energies = self.module(pos, atomic_numbers, system_index, n_systems)
                 if not isinstance(energies, torch.Tensor) or energies.shape != (n_systems,):
                     got = (
@@ -126,4 +148,4 @@ class ForceModel:
         if self.time_calls:
             self.last_call_s = time.perf_counter() - start
             self.call_times_s.append(self.last_call_s)
-        return energies.detach(), -grad
+        return energies.detach().to(positions.dtype), (-grad).to(positions.dtype)
