@@ -20,7 +20,7 @@ COPY app ./app
 COPY workers ./workers
 COPY dashboard ./dashboard
 COPY migrations ./migrations
-RUN pip install --extra-index-url "${TORCH_INDEX_URL}" .
+RUN pip install --extra-index-url "${TORCH_INDEX_URL}" ".[all]"
 
 RUN useradd --create-home --uid 1000 mdval \
     && mkdir -p /data/artifacts \
