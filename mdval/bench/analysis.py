@@ -83,11 +83,19 @@ def peer_rows(records: Sequence[BenchRecord]) -> list[dict[str, Any]]:
                 "mdval_atom_steps_per_s": a,
                 "torchsim_atom_steps_per_s": b,
                 "mdval_over_torchsim": a / b if a and b else None,
+                "mdval_over_torchsim_cpu": _cpu_ratio(theirs, ours),
                 "max_dr_A": theirs.extra.get("max_dr_A"),
                 "max_dr_steps": theirs.extra.get("max_dr_steps"),
             }
         )
     return rows
+
+
+def _cpu_ratio(slow: BenchRecord, fast: BenchRecord) -> float | None:
+    """CPU ms per step of ``slow`` over ``fast`` (the same ratio as atom-steps/s of ``fast``
+    over ``slow``, on process CPU time rather than the wall clock)."""
+    a, b = slow.extra.get("cpu_ms_per_step"), fast.extra.get("cpu_ms_per_step")
+    return float(a) / float(b) if a and b else None
 
 
 def _targets_15(

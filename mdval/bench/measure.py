@@ -140,6 +140,7 @@ def torch_engine(
     systems = [(atoms, TEMPERATURE_K, seed) for seed in range(replicas)]
     watched = [_observers(atoms) for _ in systems]
     with PeakMemory(device) as mem:
+        cpu0 = time.process_time()
         result = run_batch(
             model,
             systems,
@@ -150,10 +151,12 @@ def torch_engine(
             detect_failures=False,
             observers=[obs for obs, _ in watched],
         )
+        cpu_s = time.process_time() - cpu0
     timing = result.timings["production"]
     rec = _from_timing(
         timing, name, atoms, "torch", replicas, device, n, warmup, mem.peak_MB, experiment
     )
+    rec.extra["cpu_ms_per_step"] = cpu_ms_per_step(cpu_s, warmup + n)
     failures = [note.reason for _, note in watched if note.reason]
     if failures:
         rec.extra["failure_noted"] = f"{len(failures)}/{replicas} replicas: {failures[0]}"
@@ -194,6 +197,13 @@ def ase_engine(
     if note.reason:
         rec.extra["failure_noted"] = f"1/1 replicas: {note.reason}"
     return rec
+
+
+def cpu_ms_per_step(cpu_s: float, n_steps: int) -> float:
+    """Process CPU time per step of a whole engine run (set-up, initial forces and warm-up
+    included): on a shared machine it leaves out the time spent waiting for a core, which
+    wall-clock step times do not."""
+    return 1000.0 * cpu_s / max(n_steps, 1)
 
 
 def _from_timing(

@@ -171,7 +171,11 @@ def to_markdown(doc: dict[str, Any]) -> str:
         out.append(f"Peer arm skipped: {skipped}\n")
     if peer:
         version = (ctx.get("peer") or {}).get("version")
-        out.append(f"TorchSim {version}; mdval ÷ TorchSim is atom-steps/s (> 1: mdval faster).\n")
+        out.append(
+            f"TorchSim {version}; mdval ÷ TorchSim is atom-steps/s (> 1: mdval faster), on the "
+            "wall clock and on process CPU time per step (which leaves out time spent waiting "
+            "for a core on a shared machine).\n"
+        )
         out.append(
             _table(
                 [
@@ -183,6 +187,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
                     "mdval overhead",
                     "TorchSim overhead",
                     "mdval ÷ TorchSim",
+                    "on CPU time",
                 ],
                 [
                     [
@@ -194,6 +199,7 @@ def to_markdown(doc: dict[str, Any]) -> str:
                         r["mdval_overhead"],
                         r["torchsim_overhead"],
                         r["mdval_over_torchsim"],
+                        r.get("mdval_over_torchsim_cpu"),
                     ]
                     for r in peer
                 ],

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from ase import Atoms, units
 
-from mdval.bench.measure import TEMPERATURE_K, TIMESTEP_FS, _from_timing
+from mdval.bench.measure import TEMPERATURE_K, TIMESTEP_FS, _from_timing, cpu_ms_per_step
 from mdval.bench.records import BenchRecord
 from mdval.md.engine import PhaseTiming
 from mdval.md.torch_engine.batch import prepare_replicas
@@ -155,16 +155,19 @@ def torchsim_engine(
 ) -> BenchRecord:
     """NVE with TorchSim, ``replicas`` copies in one batch, timed as ``measure.torch_engine``
     times mdval's engine (medians of steps and calls after ``warmup``)."""
+    cpu0 = time.process_time()
     ts_model = student_model(model, device)
     state = initial_state(ts_model, atoms, replicas, device)  # one call: the initial forces
     with PeakMemory(device) as mem:
         t0 = time.perf_counter()
         _, step_s = run_nve(ts_model, state, warmup + n)
         wall_s = time.perf_counter() - t0
+    cpu_s = time.process_time() - cpu0
     timing = PhaseTiming(step_s=step_s, inference_s=ts_model.call_times_s, wall_s=wall_s)
     rec = _from_timing(
         timing, name, atoms, ENGINE, replicas, device, n, warmup, mem.peak_MB, experiment
     )
+    rec.extra["cpu_ms_per_step"] = cpu_ms_per_step(cpu_s, warmup + n)
     rec.extra["torchsim_version"] = version()
     rec.extra["state_dtype"] = str(ts_model.dtype).removeprefix("torch.")
     return rec

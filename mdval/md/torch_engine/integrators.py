@@ -72,9 +72,10 @@ def velocity_verlet_step(state: MDState, model: EnergyForces, dt: float, **_: An
     half = 0.5 * dt
     momenta = state.momenta + half * state.forces
     positions = state.positions + dt * momenta / state.masses.unsqueeze(1)
-    moved = compute_forces(replace(state, positions=positions, momenta=momenta), model)
-    assert moved.forces is not None
-    return replace(moved, momenta=moved.momenta + half * moved.forces)
+    energies, forces = model(positions, state.atomic_numbers, state.system_index, state.n_systems)
+    # One new state per step (dataclasses.replace costs ~5 us a call: a tenth of the harness)
+    momenta = momenta + half * forces
+    return replace(state, positions=positions, momenta=momenta, forces=forces, energies=energies)
 
 
 def remove_com_momentum(state: MDState, momenta: torch.Tensor) -> torch.Tensor:

@@ -123,7 +123,10 @@ class ForceModel:
         start = time.perf_counter()
         try:
             with torch.enable_grad():
-                pos = positions.detach().to(self.model_dtype or positions.dtype)
+                pos = positions.detach()
+                cast = self.model_dtype is not None and self.model_dtype != positions.dtype
+                if cast:
+                    pos = pos.to(self.model_dtype)
                 pos.requires_grad_(True)
                 energies = self.module(pos, atomic_numbers, system_index, n_systems)
                 if not isinstance(energies, torch.Tensor) or energies.shape != (n_systems,):
@@ -148,4 +151,6 @@ class ForceModel:
         if self.time_calls:
             self.last_call_s = time.perf_counter() - start
             self.call_times_s.append(self.last_call_s)
-        return energies.detach().to(positions.dtype), (-grad).to(positions.dtype)
+        if cast:  # back to the state's dtype: the integrator stays in float64
+            return energies.detach().to(positions.dtype), (-grad).to(positions.dtype)
+        return energies.detach(), -grad
