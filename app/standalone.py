@@ -2,9 +2,10 @@
 
 SQLite in ``data_dir``, kombu's ``filesystem://`` broker, two worker processes (runs on a
 threads pool of concurrency 1; validation checks beside it so that a long run never blocks a
-submission), migrations at start, the core's catalogue registered, the API and (when the
-dashboard package is installed) the dashboard on one port. This process serves HTTP only:
-torch and ase live in the worker processes.
+submission) and, with ``--demo``, a third for the demo's own queue (:mod:`app.demo`: a user's
+run never waits behind demo work), migrations at start, the core's catalogue registered,
+the API and (when the dashboard package is installed) the dashboard on one port. This
+process serves HTTP only: torch and ase live in the worker processes.
 """
 
 from __future__ import annotations
@@ -26,19 +27,16 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings
 from app.core.security import hash_token
-from app.crud import catalog
 from app.crud.tokens import create_token, revoke_tokens
 from app.db.migrate import upgrade
 from app.db.models import ApiToken
 from app.db.session import make_engine
+from app.demo import DEMO_QUEUE, demo_pending, demo_worker_env, queue_demo
 from app.main import create_app
-from app.schemas.runs import RunCreate
 from app.services.queue import CeleryQueue
-from app.services.submissions import submit_runs
 from workers.celery_app import ensure_local_dirs
 
 ADMIN_TOKEN_NAME = "standalone-admin"
-DEMO_SUITE = "m6-quick"
 #: Seconds given to the workers at each step of the shutdown.
 CHILD_STOP_TIMEOUT_S = 5.0
 
@@ -66,8 +64,9 @@ def child_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-def worker_commands(settings: Settings) -> list[list[str]]:
-    """The two workers: runs (threads, concurrency 1) and validation checks."""
+def worker_commands(settings: Settings, *, demo: bool = False) -> list[list[str]]:
+    """The workers: runs (threads, concurrency 1) and validation checks; with ``demo`` a
+    third, the demo's slot (its own queue, concurrency 1)."""
     base = [
         sys.executable,
         "-m",
@@ -94,7 +93,9 @@ def worker_commands(settings: Settings) -> list[list[str]]:
         f"{settings.queue('gpu')},{settings.queue('cpu')}",
     ]
     checks = [*base, "-c", "2", "-n", "checks@%h", "-Q", settings.queue("validate")]
-    return [runs, checks]
+    if not demo:
+        return [runs, checks]
+    return [runs, checks, [*base, "-c", "1", "-n", "demo@%h", "-Q", settings.queue(DEMO_QUEUE)]]
 
 
 @dataclass(frozen=True)
@@ -153,29 +154,16 @@ def _recovery(settings: Settings) -> str:
     )
 
 
-def queue_demo(engine: Engine, settings: Settings, seeding: subprocess.Popen[bytes]) -> None:
-    """After the catalogue is registered: the demo suite for every zoo student."""
+def _queue_demo_after(engine: Engine, settings: Settings, seeding: subprocess.Popen[bytes]) -> None:
+    """After the catalogue is registered: the demo (see :mod:`app.demo`)."""
     seeding.wait()
-    queue = CeleryQueue(settings)
-    with Session(engine) as session:
-        token = session.query(ApiToken).filter_by(name=ADMIN_TOKEN_NAME, revoked_at=None).first()
-        students = [p.spec for p in catalog.list_potentials(session) if p.spec.startswith("zoo:")]
-        if not students:
-            typer.echo("demo: no zoo students are registered; nothing queued", err=True)
-            return
-        for spec in students:
-            try:
-                result = submit_runs(
-                    session,
-                    settings=settings,
-                    queue=queue,
-                    request=RunCreate(model=spec, suite=DEMO_SUITE),
-                    token=token,  # type: ignore[arg-type]
-                    idempotency_key=None,
-                )
-                typer.echo(f"demo: queued {len(result.runs)} {DEMO_SUITE} runs for {spec}")
-            except Exception as exc:  # report and go on with the next student
-                typer.echo(f"demo: {spec} not queued: {exc}", err=True)
+    queue_demo(
+        engine,
+        settings,
+        CeleryQueue(settings),
+        token_name=ADMIN_TOKEN_NAME,
+        echo=lambda line: typer.echo(line, err=True),
+    )
 
 
 def _stop(children: list[subprocess.Popen[bytes]]) -> None:
@@ -204,9 +192,15 @@ def serve(*, host: str, port: int, data_dir: Path, demo: bool) -> None:
     children: list[subprocess.Popen[bytes]] = []
     seeding = subprocess.Popen([sys.executable, "-m", "app.cli", "migrate", "--seed"], env=env)
     children.append(seeding)
-    children.extend(subprocess.Popen(cmd, env=env) for cmd in worker_commands(settings))
+    # the demo's slot also serves demo runs an earlier --demo start left queued
+    with_demo = demo or demo_pending(engine, settings)
+    commands = worker_commands(settings, demo=with_demo)
+    children.extend(subprocess.Popen(cmd, env=env) for cmd in commands[:2])
+    children.extend(subprocess.Popen(cmd, env=demo_worker_env(env)) for cmd in commands[2:])
     if demo:
-        threading.Thread(target=queue_demo, args=(engine, settings, seeding), daemon=True).start()
+        threading.Thread(
+            target=_queue_demo_after, args=(engine, settings, seeding), daemon=True
+        ).start()
 
     url = f"http://{host}:{port}"
     typer.echo(f"mdval standalone: {url}  (API {url}/api/v1, docs {url}/docs)")

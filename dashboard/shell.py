@@ -19,7 +19,7 @@ NAV = (
 
 
 def layout() -> html.Div:
-    from dashboard import auth
+    from dashboard import auth, demo_notice
 
     links = [
         dcc.Link(
@@ -43,7 +43,7 @@ def layout() -> html.Div:
                 ],
                 className="topbar",
             ),
-            html.Main(dash.page_container, className="content"),
+            html.Main([demo_notice.area(), dash.page_container], className="content"),
         ],
         className="shell",
     )

@@ -11,6 +11,8 @@ Queues (each prefixed by ``MDVAL_QUEUE_PREFIX``):
 ``validate``  short checks the API waits for: resolve a potential, parse a structure, expand a
               suite, test-forward an uploaded model. Kept apart so that a queue full of
               hour-long runs never blocks a submission.
+``demo``      the runs of ``mdval standalone --demo`` (:mod:`app.demo`), on a worker of their
+              own so that a user's run never waits behind them.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ TASK_CHECK_MODEL = "mdval.check_model"
 TASK_DESCRIBE_STRUCTURE = "mdval.describe_structure"
 TASK_BENCH = "mdval.bench"
 
-QUEUE_NAMES = ("gpu", "cpu", "validate")
+QUEUE_NAMES = ("gpu", "cpu", "validate", "demo")
 
 
 def broker_transport_options(settings: Settings) -> dict[str, object]:

@@ -98,6 +98,7 @@ def suite(
     result = {
         "suite": spec.name,
         "model": model,
+        "demo": spec.demo,
         "n_runs": len(summaries),
         "n_pass": sum(s["verdict"] == "pass" for s in summaries),
         "largest_stable_timestep_fs": aggregate["largest_stable_timestep_fs"],
@@ -165,3 +166,8 @@ def _print(result: dict[str, Any]) -> None:
         + (f"{stable:g} fs" if stable is not None else "none (the smallest timestep fails)")
     )
     console.print(recommendation_line(result["recommendation"]))
+    if result.get("demo"):
+        console.print(
+            f"[bold yellow]DEMO-SIZED suite '{result['suite']}': these verdicts show how mdval "
+            "judges; they are not a validation (use m6-quick or m6-full)[/]"
+        )

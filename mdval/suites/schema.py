@@ -13,6 +13,7 @@ A suite file (YAML or JSON; built-ins in ``mdval/suites/data/``)::
     reference: gfn2-xtb                         # default reference; null: no force accuracy
     profile: m6
     record_every: 10
+    demo: false                                 # true: demo-sized, views say so
     extra_runs:                                 # appended after the product
       - {structure: alanine-dipeptide, temperature_K: 300, timestep_fs: 0.5, duration_ps: 50}
 
@@ -78,6 +79,9 @@ class Suite(BaseModel):
     reference: str | None = None
     profile: str = _RUN_DEFAULTS["profile"]
     record_every: int = _RUN_DEFAULTS["record_every"]
+    #: A demo-sized suite (``demo``): its runs show how mdval judges, not a validation; the
+    #: dashboard and the CLI say so wherever they show them.
+    demo: bool = False
     extra_runs: list[ExtraRun] = Field(default_factory=list)
 
     @field_validator("structures", "temperatures_K", "timesteps_fs", "durations_ps", mode="before")
