@@ -49,12 +49,19 @@ class EnergyForces(Protocol):
     ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
+def cells(state: MDState) -> dict[str, torch.Tensor]:
+    """The keywords of every model call: a periodic batch's cells and pbc (the model then
+    takes them, ``neighbours.py``); none for a batch of molecules."""
+    if state.cell is None or state.pbc is None:
+        return {}
+    return {"cell": state.cell, "pbc": state.pbc}
+
+
 def compute_forces(state: MDState, model: EnergyForces) -> MDState:
     """``state`` with energies and forces at its positions (one model call); a periodic
     batch also hands the model its cells and pbc (a periodic model's keywords)."""
-    geometry = {} if state.cell is None else {"cell": state.cell, "pbc": state.pbc}
     energies, forces = model(
-        state.positions, state.atomic_numbers, state.system_index, state.n_systems, **geometry
+        state.positions, state.atomic_numbers, state.system_index, state.n_systems, **cells(state)
     )
     return replace(state, energies=energies, forces=forces)
 
@@ -72,7 +79,9 @@ def velocity_verlet_step(state: MDState, model: EnergyForces, dt: float, **_: An
     half = 0.5 * dt
     momenta = state.momenta + half * state.forces
     positions = state.positions + dt * momenta / state.masses.unsqueeze(1)
-    energies, forces = model(positions, state.atomic_numbers, state.system_index, state.n_systems)
+    energies, forces = model(
+        positions, state.atomic_numbers, state.system_index, state.n_systems, **cells(state)
+    )
     # One new state per step (dataclasses.replace costs ~5 us a call: a tenth of the harness)
     momenta = momenta + half * forces
     return replace(state, positions=positions, momenta=momenta, forces=forces, energies=energies)
