@@ -138,21 +138,49 @@ def executive_summary(data: ReportData) -> str:
     )
 
 
+#: The protocol rows of the methodology: (label, RunRead field, suite field, unit).
+PROTOCOL_ROWS = (
+    ("structures", "structure", "structures", ""),
+    ("temperatures", "temperature_K", "temperatures_K", " K"),
+    ("timesteps", "timestep_fs", "timesteps_fs", " fs"),
+    ("NVE production", "duration_ps", "durations_ps", " ps"),
+    ("NVT equilibration (Langevin)", "equilibration_ps", "equilibration_ps", " ps"),
+    ("seeds", "seed", "seeds", ""),
+    ("reference (teacher)", "reference", "reference", ""),
+    ("profile", "profile", "profile", ""),
+)
+
+
+def protocol_values(data: ReportData, run_field: str, suite_field: str) -> list[Any]:
+    """The distinct values of ``run_field`` over the report's runs, as the API recorded
+    them; the suite definition's ``suite_field`` when there are no runs."""
+    found = {r.get(run_field) for runs in data.runs.values() for r in runs}
+    if not any(data.runs.values()):
+        value = (data.suite_definition or {}).get(suite_field)
+        found = set(value) if isinstance(value, list) else {value}
+    values = [v for v in found if v is not None]
+    numbers = all(isinstance(v, int | float) for v in values)
+    return sorted(values) if numbers else sorted(values, key=str)
+
+
+def _protocol_cell(values: list[Any], unit: str) -> str:
+    if not values:
+        return "none"
+    return e(", ".join(f"{v:g}{unit}" if isinstance(v, int | float) else str(v) for v in values))
+
+
 def methodology(data: ReportData) -> str:
     d = data.suite_definition or {}
     protocol = [
-        ["structures", e(", ".join(d.get("structures", [])) or "—")],
-        ["temperatures", e(", ".join(f"{t:g} K" for t in d.get("temperatures_K", [])) or "—")],
-        ["timesteps", e(", ".join(f"{t:g} fs" for t in d.get("timesteps_fs", [])) or "—")],
-        ["NVE production", e(", ".join(f"{t:g} ps" for t in d.get("durations_ps", [])) or "—")],
-        ["NVT equilibration", e(f"{d.get('equilibration_ps', 0):g} ps (Langevin)")],
-        ["seeds", e(d.get("seeds", "—"))],
-        ["reference (teacher)", e(d.get("reference") or "—")],
+        [label, _protocol_cell(protocol_values(data, run_field, suite_field), unit)]
+        for label, run_field, suite_field, unit in PROTOCOL_ROWS
+    ]
+    protocol.append(
         [
             "integrator",
             "velocity Verlet (NVE); Maxwell–Boltzmann start, centre-of-mass momentum removed",
-        ],
-    ]
+        ]
+    )
     crit_rows = []
     for c in (data.profile or {}).get("criteria", []):
         target, acceptable = c.get("target"), c.get("acceptable")
@@ -172,7 +200,7 @@ def methodology(data: ReportData) -> str:
         )
     return (
         f"<p>{e(d.get('description') or 'Runs of the suite, as recorded.')}</p>"
-        + _table(["", "protocol"], protocol)
+        + _table(["", "protocol (as the runs recorded it)"], protocol)
         + f"<h3>Acceptance criteria (profile {e((data.profile or {}).get('name', '—'))})</h3>"
         + _table(
             ["criterion", "metric", "comparison", "target", "acceptable", "unit", ""], crit_rows

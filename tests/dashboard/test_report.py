@@ -107,3 +107,24 @@ def test_report_of_an_empty_suite() -> None:
     data.rows, data.runs = [], {}
     html = build_report(data)
     assert "No finished runs in this suite yet." in html
+
+
+def test_methodology_is_filled_from_the_runs_the_api_returned() -> None:
+    data = _data()
+    data.suite, data.suite_definition = None, None  # "all runs": no suite definition
+    for runs in data.runs.values():
+        for seed, run in enumerate(runs):
+            run.update(duration_ps=5.0, equilibration_ps=1.0, seed=seed % 2,
+                       reference="gfn2-xtb", profile="m6")  # fmt: skip
+    section = build_report(data).split(">Methodology</h2>")[1].split("<h3>")[0]
+    cells = dict(re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td></tr>", section))
+    assert cells["structures"] == "H2O"
+    assert cells["temperatures"] == "100 K, 300 K" and cells["timesteps"] == "0.5 fs, 1 fs"
+    assert cells["NVE production"] == "5 ps" and cells["NVT equilibration (Langevin)"] == "1 ps"
+    assert cells["seeds"] == "0, 1" and cells["reference (teacher)"] == "gfn2-xtb"
+    assert cells["profile"] == "m6" and "—" not in section
+    # no runs yet: the suite's definition (as GET /suites returns it) says what will run
+    data.runs, data.suite_definition = {}, {**(_data().suite_definition or {}), "seeds": [0, 1, 2]}
+    section = build_report(data).split(">Methodology</h2>")[1].split("<h3>")[0]
+    cells = dict(re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td></tr>", section))
+    assert cells["structures"] == "CH4, H2O, alanine-dipeptide" and cells["seeds"] == "0, 1, 2"
