@@ -246,7 +246,12 @@ def run(
 
 def resolved_device(device: str) -> str | None:
     """The torch device (``cpu``, ``cuda[:N]``) a run asking for ``device`` gets on this
-    worker, as the core resolves it; None when it cannot run here."""
+    worker, as the core resolves it; None when it cannot run here. Only ``auto`` asks torch
+    (importing it takes seconds): ``cpu`` and ``cuda[:N]`` are what they say — a CUDA run
+    on a worker without CUDA fails at its start, with the core's message."""
+    name = device.strip().lower()
+    if name == "cpu" or name == "cuda" or name.startswith("cuda:"):
+        return name
     from mdval.potentials.device import resolve_device
 
     try:

@@ -110,6 +110,10 @@ def claim_partners(engine: Engine, lead: Claim) -> list[Claim]:
         if model is None or not catalog.is_torch_potential(model):
             return []
         limit = batch_limit(core_bridge.resolved_device(row.device)) - 1
+        # resolving 'auto' may have imported torch (seconds): beat before the reaper,
+        # which has seen no heartbeat of the lead since its claim, takes it for lost
+        runs_crud.heartbeat(session, claim=lead)
+        session.commit()
         if limit < 1:
             return []
         key = core_bridge.batch_key(dict(row.config or {}))
