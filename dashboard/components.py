@@ -105,13 +105,17 @@ def criteria_table(rows: list[dict[str, Any]], *, provisional: bool) -> html.Tab
         unit = r.get("unit") or ""
         cmp = COMPARISONS.get(str(r.get("comparison")), "")
         level = r.get("level") or "pending"
+        # a true/false criterion names what it asks about in every cell ("crashed: yes",
+        # "crashed = no"), so that "no crash | yes | fail" never reads as a double negative
+        said = f"{r['metric']} " if isinstance(r.get("target"), bool) else ""
+        value = num(r.get("value"), 3, unit)
         body.append(
             html.Tr(
                 [
                     html.Td(r["name"].replace("_", " "), title=r.get("description") or r["metric"]),
-                    html.Td(num(r.get("value"), 3, unit)),
-                    html.Td(f"{cmp} {num(r.get('target'), 3, unit)}"),
-                    html.Td(f"{cmp} {num(r.get('acceptable'), 3, unit)}"),
+                    html.Td(f"{said.rstrip()}: {value}" if said else value),
+                    html.Td(f"{said}{cmp} {num(r.get('target'), 3, unit)}"),
+                    html.Td(f"{said}{cmp} {num(r.get('acceptable'), 3, unit)}"),
                     html.Td(level_badge(level)),
                 ],
                 style={"borderLeft": f"4px solid {LEVEL_COLOURS.get(level)}"},

@@ -25,11 +25,11 @@ def demo_suites(suites: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def notice(suite: dict[str, Any], n_runs: int) -> html.Div:
     """The banner for ``n_runs`` runs of the demo-sized ``suite``."""
     name = suite["name"]
-    plural = "run" if n_runs == 1 else "runs"
+    runs = "1 run on this server comes" if n_runs == 1 else f"{n_runs} runs on this server come"
     return html.Div(
         [
             html.Strong(f"Demo-sized protocol (suite '{name}'). "),
-            f"{n_runs} {plural} on this server come from a demo: short runs judged by a "
+            f"{runs} from a demo: short runs judged by a "
             "profile scaled to them, to show how mdval judges — not a validation. "
             f"Their verdicts and the leaderboard rows of suite '{name}' say nothing about "
             "production use; validate a model with m6-quick or m6-full. ",

@@ -52,61 +52,71 @@ def layout(run_id: str | None = None, **_query: Any) -> html.Div:
                 f"Run #{rid}",
                 None,
                 html.Span(id="run-status"),
-                dcc.ConfirmDialogProvider(
-                    html.Button(
-                        "Cancel run", id="run-cancel", className="btn btn-danger", disabled=True
+                html.Span(
+                    dcc.ConfirmDialogProvider(
+                        html.Button(
+                            "Cancel run", id="run-cancel", className="btn btn-danger", disabled=True
+                        ),
+                        id="run-cancel-confirm",
+                        message=f"Cancel run #{rid}? A running run stops at its next record.",
                     ),
-                    id="run-cancel-confirm",
-                    message=f"Cancel run #{rid}? A running run stops at its next record.",
+                    id="run-actions",
                 ),
             ),
             html.Div(id="run-subtitle", className="subtitle run-subtitle"),
             html.Div(id="run-message"),
             html.Div(id="run-warnings"),
-            html.Div(
-                [
-                    tile("Progress", html.Div(id="run-progress"), hint=None),
-                    tile("ETA", "—", tile_id="run-eta"),
-                    tile("Energy drift", "—", tile_id="run-drift-now"),
-                    tile("Force RMSE", "—", tile_id="run-fe-now"),
-                    tile("Inference", "—", tile_id="run-inference"),
-                ],
-                className="tiles",
-            ),
-            card("Energies and temperature", graph("run-energy", energy_figure(None), height=460)),
-            html.Div(
-                [
-                    card(None, graph("run-drift", placeholder("Loading…", height=300), height=300)),
-                    card(None, graph("run-hist", placeholder("Loading…", height=300), height=300)),
-                ],
-                className="grid-2",
-            ),
-            html.Div(
-                [
-                    card(
-                        "Current frame",
-                        graph(
-                            "run-molecule",
-                            placeholder("No frame written yet", height=380),
-                            height=380,
-                        ),
-                    ),
-                    card("Criteria", html.Div(id="run-criteria"), html.Div(id="run-downloads")),
-                ],
-                className="grid-2",
-            ),
-            html.Div(
-                [
-                    card(
-                        "Equilibrium observables vs the control",
-                        html.Div(obs.PENDING, id="run-observables", className="muted"),
-                    ),
-                    card("Control run", html.Div(id="run-control")),
-                ],
-                className="grid-2",
-            ),
+            html.Div(id="run-body", children=_body()),
         ]
     )
+
+
+def _body() -> list[Any]:
+    """Everything below the header: hidden when there is no such run."""
+    return [
+        html.Div(
+            [
+                tile("Progress", html.Div(id="run-progress"), hint=None),
+                tile("ETA", "—", tile_id="run-eta"),
+                tile("Energy drift", "—", tile_id="run-drift-now"),
+                tile("Force RMSE", "—", tile_id="run-fe-now"),
+                tile("Inference", "—", tile_id="run-inference"),
+            ],
+            className="tiles",
+        ),
+        card("Energies and temperature", graph("run-energy", energy_figure(None), height=460)),
+        html.Div(
+            [
+                card(None, graph("run-drift", placeholder("Loading…", height=300), height=300)),
+                card(None, graph("run-hist", placeholder("Loading…", height=300), height=300)),
+            ],
+            className="grid-2",
+        ),
+        html.Div(
+            [
+                card(
+                    "Current frame",
+                    graph(
+                        "run-molecule",
+                        placeholder("No frame written yet", height=380),
+                        height=380,
+                    ),
+                ),
+                card("Criteria", html.Div(id="run-criteria"), html.Div(id="run-downloads")),
+            ],
+            className="grid-2",
+        ),
+        html.Div(
+            [
+                card(
+                    "Equilibrium observables vs the control",
+                    html.Div(obs.PENDING, id="run-observables", className="muted"),
+                ),
+                card("Control run", html.Div(id="run-control")),
+            ],
+            className="grid-2",
+        ),
+    ]
 
 
 def _header(run: dict[str, Any]) -> Any:
@@ -217,7 +227,11 @@ _OUTPUTS = (
     "run-control.children",
     "run-poll.disabled",
     "run-cancel.disabled",
+    "run-body.style",
+    "run-actions.style",
 )
+#: Style of the body and the Cancel button when the run does not exist.
+HIDDEN = {"display": "none"}
 
 
 def _outputs(duplicate: bool) -> list[Output]:
@@ -254,7 +268,15 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
     try:
         run = await api.get(f"/runs/{run_id}", token=token)
     except api.ApiError as exc:
-        return (*([no_update] * 6), alert(exc.detail), *([no_update] * 10), True, True)
+        if exc.status == 404:  # nothing to load, cancel or wait for
+            missing = [
+                f"No such run: #{run_id} does not exist. ",
+                dcc.Link("All runs", href="/runs"),
+            ]
+            return (*([no_update] * 6), alert(missing), *([no_update] * 10), True, True,
+                    HIDDEN, HIDDEN)  # fmt: skip
+        return (*([no_update] * 6), alert(exc.detail), *([no_update] * 10), True, True,
+                no_update, no_update)  # fmt: skip
     fresh = state is None or state.get("attempt") != run.get("attempt")
     if fresh:  # first paint, or a retried run that started its series again
         state = {**live.new_state(run), "attempt": run.get("attempt")}
@@ -299,6 +321,8 @@ async def _update(run_id: int, state: dict[str, Any] | None, auth_data: Any) -> 
         control,
         ended,
         ended or not auth.can_write(auth_data) or bool(run.get("cancel_requested")),
+        {},
+        {},
     )
 
 

@@ -125,3 +125,17 @@ def test_empty_inputs_give_a_message_not_an_error() -> None:
         cf.ke_traces({}),
     ):
         assert fig.layout.annotations and fig.layout.annotations[0].text
+
+
+def test_a_true_false_criterion_names_what_it_asks_in_every_cell() -> None:
+    from dashboard.components import criteria_table
+
+    row = {"name": "no_crash", "metric": "crashed", "value": True, "target": False,
+           "acceptable": False, "comparison": "eq", "level": "fail"}  # fmt: skip
+    drift = {"name": "energy_drift", "metric": "drift_percent", "value": 0.5, "target": 1.0,
+             "acceptable": 5.0, "comparison": "lt", "unit": "%", "level": "target"}  # fmt: skip
+    body = criteria_table([row, drift], provisional=False).children[2]
+    crash, energy = ([td.children for td in tr.children[:4]] for tr in body.children)
+    # "no crash | crashed: yes | crashed = no": never "no crash | yes"
+    assert crash == ["no crash", "crashed: yes", "crashed = no", "crashed = no"]
+    assert energy == ["energy drift", "0.5 %", "< 1 %", "< 5 %"]
