@@ -13,18 +13,11 @@ from sqlalchemy.orm import Session
 
 from app.crud import runs as runs_crud
 from app.db.models import Run
+from tests.app.test_idempotency import RUN
 from tests.utils.service import RecordingQueue, count_runs
 
 pytestmark = [pytest.mark.service, pytest.mark.usefixtures("catalog")]
 
-RUN = {
-    "model": "lj",
-    "structure": "cu-fcc",
-    "duration_ps": 0.02,
-    "equilibration_ps": 0.0,
-    "timestep_fs": 2.0,
-    "device": "cpu",
-}
 BATCH = {"runs": [{**RUN, "temperature_K": t} for t in (100.0, 300.0, 500.0)]}
 
 

@@ -35,6 +35,9 @@ def test_rejected_smiles_cannot_be_queued_and_a_double_click_queues_once(
     except Exception:
         shot(page, "99-submit-failure")
         raise
+    finally:  # signed out again for the browser tests that follow
+        page.context.clear_cookies()
+        page.goto("about:blank")
     assert console.errors == []
 
 

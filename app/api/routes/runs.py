@@ -70,6 +70,32 @@ def _publisher(session: Session, queue: QueueDep, background: BackgroundTasks) -
     return lambda runs: background.add_task(publish, runs)
 
 
+def _answer(
+    submit: Any,
+    body: RunCreate | RunBatchCreate,
+    token: SubmitterDep,
+    session: Session,
+    settings: SettingsDep,
+    queue: QueueDep,
+    response: Response,
+    background: BackgroundTasks,
+    idempotency_key: str | None,
+) -> RunSubmission:
+    """Submit (``submit_runs`` or ``submit_batch``); a replay says so in a header."""
+    result: RunSubmission = submit(
+        session,
+        settings=settings,
+        queue=queue,
+        request=body,
+        token=token,
+        idempotency_key=idempotency_key,
+        defer=_publisher(session, queue, background),
+    )
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return result
+
+
 @router.post("", status_code=201, response_model=RunSubmission)
 def create_runs(
     body: RunCreate,
@@ -85,18 +111,9 @@ def create_runs(
 
     Everything is validated before anything is queued; a 4xx means nothing was written.
     """
-    result = submit_runs(
-        session,
-        settings=settings,
-        queue=queue,
-        request=body,
-        token=token,
-        idempotency_key=idempotency_key,
-        defer=_publisher(session, queue, background),
+    return _answer(
+        submit_runs, body, token, session, settings, queue, response, background, idempotency_key
     )
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return result
 
 
 @router.post("/batch", status_code=201, response_model=RunSubmission)
@@ -118,18 +135,9 @@ def create_run_batch(
     request (``replayed``) and queues nothing. The runs share one ``submission_id``, so a
     worker can run those that share a batch key as one batch.
     """
-    result = submit_batch(
-        session,
-        settings=settings,
-        queue=queue,
-        request=body,
-        token=token,
-        idempotency_key=idempotency_key,
-        defer=_publisher(session, queue, background),
+    return _answer(
+        submit_batch, body, token, session, settings, queue, response, background, idempotency_key
     )
-    if result.replayed:
-        response.headers["Idempotent-Replayed"] = "true"
-    return result
 
 
 @router.get("", response_model=RunList)
