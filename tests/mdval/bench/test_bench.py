@@ -48,6 +48,7 @@ def test_quick_bench_prints_valid_json_records_with_every_key(
             "--model",
             str(morse_file),
             "--no-teacher",
+            "--no-peer",  # the TorchSim arm: tests/mdval/bench/test_bench_peer.py
             "--plots",
             str(tmp_path),
             "--markdown",

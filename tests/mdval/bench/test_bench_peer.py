@@ -79,8 +79,9 @@ def test_with_dtypes_expands_each_torch_model() -> None:
     )
 
 
-@pytest.mark.skipif(unavailable() is None, reason="TorchSim is installed here")
-def test_peer_arm_is_skipped_with_a_message_without_torchsim(tmp_path: Path) -> None:
+def test_suite_runs_the_peer_arm_or_says_why_not(tmp_path: Path) -> None:
+    """Without TorchSim: a message and no TorchSim records, no crash. With it (the [bench]
+    extra): interleaved TorchSim records and the correctness line in the report."""
     model = str(export_test_potential(tmp_path / "morse.pt"))
     plan = replace(
         QUICK,
@@ -91,14 +92,25 @@ def test_peer_arm_is_skipped_with_a_message_without_torchsim(tmp_path: Path) -> 
         warmup=1,
         warmup_calls=2,
         bare_calls=3,
-        peer_replicas=(1,),
+        peer_replicas=(1, 2),
+        peer_rounds=2,
+        peer_budget_s=0.02,
+        peer_check_steps=10,
     )
     lines: list[str] = []
     report = run_suite(plan, progress=lines.append)
-    assert "mdval[bench]" in report.context["peer"]["skipped"]
-    assert any(line.startswith("peer arm skipped") for line in lines)
-    assert not [r for r in report.records if r.engine == "torchsim"]
-    assert "Peer arm skipped" in to_markdown(report.to_dict())
+    text = to_markdown(report.to_dict())
+    peer = [r for r in report.records if r.engine == "torchsim"]
+    if unavailable() is not None:
+        assert "mdval[bench]" in report.context["peer"]["skipped"]
+        assert any(line.startswith("peer arm skipped") for line in lines)
+        assert not peer and "Peer arm skipped" in text
+        return
+    assert sorted(r.replicas for r in peer) == [1, 2]
+    assert all(r.extra["rounds"] == 2 and r.experiment == "peer" for r in peer)
+    rows = report.summary["peer"]
+    assert [r["replicas"] for r in rows] == [1, 2] and rows[0]["max_dr_A"] < 1e-10
+    assert rows[0]["mdval_over_torchsim"] > 0 and "### mdval vs TorchSim" in text
 
 
 def test_torchsim_follows_the_same_trajectory_from_the_same_start() -> None:
