@@ -2,13 +2,14 @@
 
     python benchmarks/bench_md.py [--quick] [--json FILE] [--markdown FILE] [--plots DIR]
         [--threads N] [--model SPEC ...] [--no-teacher] [--replicas 1,2,4,...]
-        [--device cpu|cuda|auto]
+        [--device cpu|cuda|auto] [--dtype float64,float32] [--no-peer] [--peer-replicas 1,8,32]
 
 Measures, in one process: inference ms/step of each potential (bare model, torch engine,
 ASE engine), harness overhead of both engines, peak memory, batch scaling (1 … 256
 replicas), long-trajectory throughput (1,000 steps), the Tiny/Original and
-Ultra-tiny/Original speed-ups through both engines, and cost against size for the teacher
-(GFN2-xTB) and each student (22 … 300 atoms) with the crossover. Prints progress to stderr
+Ultra-tiny/Original speed-ups through both engines, cost against size for the teacher
+(GFN2-xTB) and each student (22 … 300 atoms) with the crossover, and (issue 15) TorchSim's
+NVE on the same models where the [bench] extra is installed. Prints progress to stderr
 and the report (JSON) to stdout or ``--json``. Figures and commands: docs/performance.md.
 """
 
@@ -36,6 +37,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--threads", type=int)
     p.add_argument("--replicas", help="batch sizes, comma-separated")
     p.add_argument("--steps", type=int, help="steps of each single-system engine run")
+    p.add_argument("--dtype", default="float64", help="model precisions: float64,float32")
+    p.add_argument("--no-peer", action="store_true", help="skip the TorchSim arm")
+    p.add_argument("--peer-replicas", help="batch sizes of the TorchSim arm (default 1,8,32)")
     args = p.parse_args(argv)
 
     plan = QUICK if args.quick else BenchPlan()
@@ -50,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
         plan = replace(plan, replicas=tuple(int(x) for x in args.replicas.split(",")))
     if args.steps:
         plan = replace(plan, n_steps=args.steps)
+    plan = replace(plan, dtypes=tuple(args.dtype.split(",")), peer=not args.no_peer)
+    if args.peer_replicas:
+        plan = replace(plan, peer_replicas=tuple(int(x) for x in args.peer_replicas.split(",")))
 
     report = run_suite(plan, progress=lambda line: print(line, file=sys.stderr, flush=True))
     doc = report.to_dict()
