@@ -3,7 +3,8 @@ the records (one per measurement) and the core's analysis (``summary``).
 
 No arithmetic on timings is redone here: speed-ups, per-replica costs and overheads are the
 core's (``mdval.bench.analysis``), so the page shows what ``mdval bench`` printed. Units are
-in every column name and axis title.
+in every column name and axis title; the harness overhead is a fraction (step / inference −
+1) everywhere, as in the core's records and targets (``<= 0.25``), never a percentage.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ SINGLE_COLUMNS = [
     {"name": "engine", "id": "engine"},
     {"name": "inference (ms/step)", "id": "inference_ms_per_step"},
     {"name": "MD step (ms)", "id": "step_ms"},
-    {"name": "harness overhead (%)", "id": "harness_overhead"},
+    {"name": "harness overhead (step/inference − 1)", "id": "harness_overhead"},
     {"name": "throughput (atom-steps/s)", "id": "throughput"},
     {"name": "peak memory (MB)", "id": "peak_memory_MB"},
 ]
@@ -45,13 +46,9 @@ LONG_COLUMNS = [
 ]
 TARGET_COLUMNS = [
     {"name": "target", "id": "target"},
-    {"name": "value", "id": "value"},
+    {"name": "value (fractions as the target: 0.1 = 10 %)", "id": "value"},
     {"name": "met", "id": "met"},
 ]
-
-
-def _percent(fraction: Any) -> str:
-    return num(None if fraction is None else 100.0 * fraction, 3)
 
 
 def context_line(job: dict[str, Any]) -> str:
@@ -109,7 +106,7 @@ def single_rows(job: dict[str, Any]) -> list[dict[str, Any]]:
             "engine": ENGINE_LABELS.get(r["engine"], r["engine"]),
             "inference_ms_per_step": num(r.get("inference_ms_per_step"), 3),
             "step_ms": num(r.get("step_ms"), 3),
-            "harness_overhead": _percent(r.get("harness_overhead")),
+            "harness_overhead": num(r.get("harness_overhead"), 3),
             "throughput": num(r.get("throughput_atom_steps_per_s"), 3),
             "peak_memory_MB": num(r.get("peak_memory_MB"), 3),
         }
@@ -185,7 +182,7 @@ def batch_scaling_figure(summary: dict[str, Any] | None) -> go.Figure:
 
 
 def overhead_figure(job: dict[str, Any]) -> go.Figure:
-    """Harness overhead (step / inference − 1, in %) of each model through each engine on
+    """Harness overhead (step / inference − 1, a fraction) of each model through each engine on
     the single system, with the torch engine's target."""
     single = [r for r in single_records(job) if r.get("engine") in ("torch", "ase")]
     if not single:
@@ -196,19 +193,16 @@ def overhead_figure(job: dict[str, Any]) -> go.Figure:
         fig.add_trace(
             go.Bar(
                 x=[r["model"] for r in rows],
-                y=[
-                    None if r.get("harness_overhead") is None else 100.0 * r["harness_overhead"]
-                    for r in rows
-                ],
+                y=[r.get("harness_overhead") for r in rows],
                 name=ENGINE_LABELS[engine],
                 marker_color=PALETTE[i],
-                hovertemplate="%{x}: %{y:.3g} %<extra>" + ENGINE_LABELS[engine] + "</extra>",
+                hovertemplate="%{x}: %{y:.3g}<extra>" + ENGINE_LABELS[engine] + "</extra>",
             )
         )
     fig.add_hline(
-        y=100.0 * TORCH_OVERHEAD_TARGET,
+        y=TORCH_OVERHEAD_TARGET,
         line={"dash": "dot", "color": "#6b7280"},
-        annotation_text=f"torch engine target {100 * TORCH_OVERHEAD_TARGET:g} %",
+        annotation_text=f"torch engine target ≤ {TORCH_OVERHEAD_TARGET:g}",
         annotation_position="top left",
     )
     base_layout(fig, height=360)
@@ -218,5 +212,5 @@ def overhead_figure(job: dict[str, Any]) -> go.Figure:
         hovermode="closest",
     )
     fig.update_xaxes(title_text="model")
-    fig.update_yaxes(title_text="harness overhead (% of model time)", rangemode="tozero")
+    fig.update_yaxes(title_text="harness overhead (step / inference − 1)", rangemode="tozero")
     return fig

@@ -187,7 +187,9 @@ def _status(job: dict[str, Any]) -> list[Any]:
     if job["status"] == "running" and job.get("progress"):
         parts.append(html.Span(f" {job['progress']}", className="muted"))
     elif job["status"] == "queued":
-        parts.append(html.Span(f" waiting for a worker on '{job['queue']}'", className="muted"))
+        parts.append(html.Span(f" waiting {where(job)}", className="muted"))
+    if job["status"] != "queued" and job.get("device_name"):
+        parts.append(html.Span(f" on {job['device_name']}", className="muted"))
     if job.get("failure_reason"):
         parts.append(alert(job["failure_reason"]))
     return parts
@@ -255,5 +257,31 @@ async def run(_clicks: Any, auth_data: Any) -> tuple:
         job = await api.post("/bench", token=api.token_of(auth_data), json=QUICK_REQUEST)
     except api.ApiError as exc:
         return alert(exc.detail), no_update
-    message = f"Benchmark #{job['id']} queued on '{job['queue']}'; it appears below when done."
+    served = await serving_workers(job["queue"], api.token_of(auth_data))
+    message = f"Benchmark #{job['id']} queued {where(job, served)}; it appears below when done."
     return alert(message, "success"), job["id"]
+
+
+def where(job: dict[str, Any], served: list[str] | None = None) -> str:
+    """Where a queued job waits: the queue it really went to, what decides its device, and
+    (when known) the live workers that serve that queue. The queue's name is no device: a
+    CPU server's worker may serve the queue called 'gpu' (device auto resolves on it)."""
+    device = job.get("device") or "auto"
+    decides = (
+        "device auto: the worker that takes it uses CUDA if it has a GPU, else its CPU"
+        if device == "auto"
+        else f"device {device}"
+    )
+    text = f"on queue '{job['queue']}' ({decides})"
+    if served is not None:
+        text += f"; served by {', '.join(served)}" if served else "; no live worker serves it"
+    return text
+
+
+async def serving_workers(queue: str, token: str | None) -> list[str] | None:
+    """Names of the live workers consuming ``queue`` (``GET /health``); None if unknown."""
+    try:
+        health = await api.get("/health", token=token)
+    except api.ApiError:
+        return None
+    return [w["name"] for w in health.get("workers") or [] if queue in (w.get("queues") or [])]
