@@ -91,6 +91,26 @@ def test_periodic_water_replicas_match_the_ase_engine() -> None:
             assert np.abs(mine.get_momenta() - end.get_momenta()).max() < 1e-8
 
 
+def test_periodic_nvt_then_nve_replicas_batch_as_they_run_alone() -> None:
+    """Langevin equilibration, the hand-over and NVE with cells: a periodic box and a
+    molecule (mixed pbc in one batch) follow the same trajectories together as alone."""
+    entry = resolve_potential("zoo:ultra-tiny")
+    water, molecule = _small_water(), _small_water()[:3].copy()
+    molecule.pbc = False
+    molecule.cell = None
+    systems = [(water, 300.0, 1), (molecule, 300.0, 2)]
+    kw = {"n_steps": 4, "timestep_fs": 0.25, "record_every": 2, "n_equilibration_steps": 4}
+    together = run_batch(entry, systems, **kw)
+    for k, system in enumerate(systems):
+        alone = run_batch(entry, [system], **kw).replicas[0]
+        mine = together.replicas[k]
+        assert mine.status == alone.status == "completed"
+        assert np.abs(mine.atoms.positions - alone.atoms.positions).max() < 1e-10
+        assert [r.epot_eV for r in mine.records] == pytest.approx(
+            [r.epot_eV for r in alone.records], abs=1e-9
+        )
+
+
 def test_a_model_without_cells_refuses_a_periodic_batch(tmp_path: Path) -> None:
     morse = export_test_potential(tmp_path / "morse.pt")
     with pytest.raises(InputError, match="non-periodic systems only"):
