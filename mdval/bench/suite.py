@@ -170,7 +170,8 @@ def run_suite(plan: BenchPlan, progress: Progress | None = None) -> BenchReport:
             _batch(add, models[spec], spec, main, r, plan, device)
 
     if plan.peer:
-        _peer(add, models, main, plan, device, report, say)
+        scripted = {s: m for s, m in models.items() if entries[s].torchscript_path is not None}
+        _peer(add, scripted, main, plan, device, report, say)
 
     if plan.long_steps > 0:
         for spec in plan.models:
@@ -257,6 +258,10 @@ def _peer(
     from mdval.bench import torchsim_arm
 
     why = torchsim_arm.unavailable()
+    if why is None and any(atoms.pbc):
+        why = f"the arm runs molecules; {atoms.info.get('name', 'the structure')} is periodic"
+    elif why is None and not models:
+        why = "the arm wraps TorchScript models (zoo:NAME, FILE.pt); none is measured"
     if why is not None:
         report.context["peer"] = {"engine": torchsim_arm.ENGINE, "skipped": why}
         say(f"peer arm skipped: {why}")
