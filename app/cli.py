@@ -27,7 +27,11 @@ def standalone(
         Path, typer.Option(help="Where the SQLite database, queue and artifacts live.")
     ] = Path(".mdval"),
     demo: Annotated[
-        bool, typer.Option(help="Queue the m6-quick suite for every zoo student.")
+        bool,
+        typer.Option(
+            help="Queue the demo-sized demo suite (minutes on a CPU) for the zoo students and "
+            "the LJ toy, on a worker of its own."
+        ),
     ] = False,
 ) -> None:
     """The whole service in one command, no Postgres or Redis: SQLite, a filesystem queue,
