@@ -52,4 +52,4 @@ def test_celery_settings_for_hour_long_jobs() -> None:
     assert conf.result_backend_transport_options["visibility_timeout"] == vt
     assert conf.visibility_timeout == vt
     assert vt > conf.task_time_limit
-    assert {q.name for q in conf.task_queues} == {"p-gpu", "p-cpu", "p-validate"}
+    assert {q.name for q in conf.task_queues} == {"p-gpu", "p-cpu", "p-validate", "p-demo"}
