@@ -1,6 +1,7 @@
 """``chgnet:0.3.0`` (and the other checkpoints chgnet ships), or ``chgnet:PATH.pth.tar``: a
 CHGNet model through chgnet's ASE calculator. Periodic, with stress. float32 only; option
-``device``."""
+``device``. Where TorchSim is installed (the ``materials`` extra) the entry also carries a
+TorchSim model (``chgnet_torchsim.py``), so that replicas batch on the torch engine."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
+from mdval.potentials.families.sevennet import has_module
 from mdval.potentials.families.spec import FamilySpec
 
 INFO = CHGNET
@@ -62,6 +64,13 @@ def entry(spec: FamilySpec) -> PotentialEntry:
             calc: Calculator = CHGNetCalculator(model=_model(path, resolved), use_device=resolved)
         return calc
 
+    def torchsim(device: str) -> Any:
+        from mdval.potentials.families.chgnet_torchsim import CHGNetTorchSim
+
+        resolved = torch_device(device, pinned)
+        with loading(FAMILY, f"the checkpoint {path} for TorchSim"):
+            return CHGNetTorchSim(_model(path, resolved), device=resolved)
+
     return family_entry_of(
         spec,
         family=FAMILY,
@@ -72,4 +81,5 @@ def entry(spec: FamilySpec) -> PotentialEntry:
         elements=ELEMENTS,
         n_params=count_parameters(_model(path, "cpu")),
         dtype="float32",
+        **({"torchsim": torchsim} if has_module("torch_sim") else {}),
     )
