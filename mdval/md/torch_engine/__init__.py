@@ -8,6 +8,8 @@ Modules, one job each:
 - :mod:`~mdval.md.torch_engine.runner` — the loop, observers, per-replica failure handling
 - :mod:`~mdval.md.torch_engine.batch` — :func:`run_batch`: many replicas in one batch
 - :mod:`~mdval.md.torch_engine.adapter` — :class:`TorchEngine`, the engine named "torch"
+- :mod:`~mdval.md.torch_engine.neighbours` — periodic cells: vesin pairs, the pair contract
+- :mod:`~mdval.md.torch_engine.torchsim_models` — a TorchSim ``ModelInterface`` as the model
 
 Importing this package registers the engine "torch" without importing torch; the engine
 module is loaded when the engine is first built.
