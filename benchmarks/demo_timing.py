@@ -7,9 +7,10 @@ user's run submitted meanwhile waits to start.
 Starts ``python -m app.cli standalone --demo`` in ``--repo`` on a fresh ``--data-dir`` (no
 MDVAL_* variables but the admin token), polls the API every second, submits the user's run
 (``zoo:tiny`` on alanine dipeptide, 0.5 ps after 0.1 ps NVT, GFN2-xTB reference) as soon as
-the first demo run is running, and prints each event with its time from launch; the
-leaderboard of suite ``demo`` at the end. Exit status 0 when every demo run has a verdict
-within ``--limit-s`` and the user's run left ``queued`` within 30 s.
+the first demo run is running, and prints each event with its time from launch (the first
+energy-curve points of a demo run among them); the leaderboard of suite ``demo`` at the
+end. Exit status 0 when every demo run has a verdict within ``--limit-s`` and the user's
+run left ``queued`` within 30 s.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ def _watch(api: httpx.Client, t0: float, limit_s: float) -> int:
         print(f"{time.monotonic() - t0:6.1f} s  {text}", flush=True)
 
     seen: set[int] = set()
+    curve = False
     user: int | None = None
     submitted = waited = done = None
     while time.monotonic() - t0 < limit_s + 120:
@@ -84,6 +86,13 @@ def _watch(api: httpx.Client, t0: float, limit_s: float) -> int:
             r.raise_for_status()
             user, submitted = r.json()["id"], time.monotonic()
             say(f"{len(runs)} demo runs queued; user run {user} submitted")
+        if not curve:  # the first thermo records of a demo run: its energy curve starts
+            for run in runs:
+                thermo = api.get(f"/runs/{run['id']}/thermo", params={"limit": 1}).json()
+                if thermo.get("n"):
+                    curve = True
+                    say(f"first energy-curve points (demo run {run['id']})")
+                    break
         if user is not None and waited is None:
             body = api.get(f"/runs/{user}").json()
             if body["status"] != "queued":
