@@ -32,7 +32,9 @@ def notice(suite: dict[str, Any], n_runs: int) -> html.Div:
             f"{runs} from a demo: short runs judged by a "
             "profile scaled to them, to show how mdval judges — not a validation. "
             f"Their verdicts and the leaderboard rows of suite '{name}' say nothing about "
-            "production use; validate a model with m6-quick or m6-full. ",
+            "production use; validate a model with m6-quick or m6-full. The overall "
+            f"leaderboard and recommendations leave them out: pick suite '{name}' in the "
+            "leaderboard's suite filter to see them. ",
             html.Div(suite.get("description") or "", className="demo-notice-suite"),
         ],
         className="alert alert-warning demo-notice",

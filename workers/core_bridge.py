@@ -292,6 +292,13 @@ def run_batch(
     return [RunOutput(status=r.status, summary=r.summary, out_dir=r.out_dir) for r in results]
 
 
+def demo_suites() -> list[str]:
+    """The core's demo-sized suites (their runs count in no overall recommendation)."""
+    from mdval.suites import demo_suites as core_demo_suites
+
+    return list(core_demo_suites())
+
+
 def recommend(summaries: list[dict[str, Any]]) -> tuple[str, dict[str, Any]] | None:
     """The core's recommendation over finished runs' summaries (None if it cannot say)."""
     from mdval.criteria import RunOutcome

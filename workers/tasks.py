@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from celery.exceptions import SoftTimeLimitExceeded
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, or_, select
 from sqlalchemy.orm import Session
 
 from app.core.config import get_settings
@@ -303,6 +303,7 @@ def update_recommendations(session: Session, *, run_id: int) -> None:
         return
     model_id = run.model_id
     session.execute(select(Potential.id).where(Potential.id == model_id).with_for_update())
+    demo = core_bridge.demo_suites()
     for suite in sorted({run.suite or "", ""}):
         stmt = select(Run.summary).where(
             Run.model_id == model_id,
@@ -311,6 +312,8 @@ def update_recommendations(session: Session, *, run_id: int) -> None:
         )
         if suite:
             stmt = stmt.where(Run.suite == suite)
+        else:  # the overall recommendation counts no demo-sized run
+            stmt = stmt.where(or_(Run.suite.is_(None), Run.suite.not_in(demo)))
         summaries = session.scalars(
             stmt.order_by(Run.finished_at.desc()).limit(RECOMMENDATION_WINDOW)
         ).all()

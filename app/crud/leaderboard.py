@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import statistics
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from app.crud import history
@@ -48,10 +48,13 @@ def _filters(
     structure_id: int | None,
     temperature_K: float | None,
     until: datetime | None,
+    exclude_suites: Sequence[str] = (),
 ) -> list[Any]:
     where: list[Any] = [Run.status.in_(FINISHED_STATUSES)]
     if suite is not None:
         where.append(Run.suite == suite)
+    elif exclude_suites:  # runs of no suite have suite NULL, which NOT IN would drop
+        where.append(or_(Run.suite.is_(None), Run.suite.not_in(list(exclude_suites))))
     if structure_id is not None:
         where.append(Run.structure_id == structure_id)
     if temperature_K is not None:
@@ -160,13 +163,19 @@ def leaderboard(
     temperature_K: float | None = None,
     baseline_id: int | None = None,
     until: datetime | None = None,
+    exclude_suites: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """One dict per model with finished runs (the fields of
     :class:`app.schemas.leaderboard.LeaderboardRow`). With ``until``: the leaderboard as it
     was then — runs finished before it, and the recommendations that held at that time
-    (``recommendation_history``)."""
+    (``recommendation_history``). Without a ``suite``, runs of ``exclude_suites`` (the
+    demo-sized suites) are left out."""
     where = _filters(
-        suite=suite, structure_id=structure_id, temperature_K=temperature_K, until=until
+        suite=suite,
+        structure_id=structure_id,
+        temperature_K=temperature_K,
+        until=until,
+        exclude_suites=exclude_suites,
     )
     if session.get_bind().dialect.name == "postgresql":
         aggregates = _aggregate_sql(session, where)

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from mdval.suites.loading import demo_suites
+
 from app.crud.leaderboard import leaderboard
 from app.crud.runs import FINISHED_COUNTER
 from app.db.models import Counter, Recommendation
@@ -57,7 +59,7 @@ class LeaderboardCache:
                 self.entries.move_to_end(key)
                 self.hits += 1
                 return cached[1]
-        rows = leaderboard(session, **filters)
+        rows = leaderboard(session, exclude_suites=demo_suites(), **filters)
         with self.lock:
             self.misses += 1
             self.entries[key] = ((version, now), rows)

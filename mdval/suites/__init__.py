@@ -14,7 +14,7 @@ from typing import Any
 from mdval.md.config import RunConfig
 from mdval.suites.aggregation import AGGREGATED_METRICS, aggregate, aggregate_summaries
 from mdval.suites.expansion import SUITE_DEFAULT, expand_suite, group_key, run_key
-from mdval.suites.loading import list_suites, load_suite, parse_suite
+from mdval.suites.loading import demo_suites, list_suites, load_suite, parse_suite
 from mdval.suites.schema import ExtraRun, Suite
 
 
@@ -33,6 +33,7 @@ __all__ = [
     "Suite",
     "aggregate",
     "aggregate_summaries",
+    "demo_suites",
     "expand",
     "expand_suite",
     "group_key",

@@ -40,6 +40,12 @@ def list_suites() -> list[str]:
     return builtin_names(SUITES_DIR)
 
 
+def demo_suites() -> tuple[str, ...]:
+    """Names of the built-in suites that are demo-sized (``demo: true``): their runs show how
+    mdval judges and are no validation, so no overall view or recommendation counts them."""
+    return tuple(name for name in list_suites() if load_suite(name).demo)
+
+
 def load_suite(name_or_path: str | Path | Suite) -> Suite:
     """A built-in suite by name (``"m6-quick"``) or a suite file (``.yaml``/``.yml``/``.json``)."""
     if isinstance(name_or_path, Suite):

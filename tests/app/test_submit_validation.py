@@ -63,7 +63,7 @@ def post_run(api: TestClient, auth: dict[str, str], **changes: Any) -> Any:
         ({"reference": "nope"}, 422, "reference", "unknown reference 'nope'"),
         ({"structure": "unobtainium"}, 422, "structure", "unknown structure 'unobtainium'"),
         ({"structure": "H2O"}, 422, "structure", "contains H, O, which model 'emt' does not"),
-        ({"profile": "m7"}, 422, "profile", "unknown profile 'm7'; known profiles: m6"),
+        ({"profile": "m7"}, 422, "profile", "unknown profile 'm7'; known profiles: demo, m6"),
         ({"structure": ...}, 422, None, "give either 'structure'"),
         (
             {"suite": "m6-quick"},

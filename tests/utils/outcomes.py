@@ -54,10 +54,13 @@ def own_model(engine: Engine, prefix: str = "lj-history") -> str:
     return spec
 
 
-def end_run(engine: Engine, model: str, status: str, summary: dict[str, Any]) -> int:
-    """A run of ``model`` queued, claimed and ended ``status`` with ``summary``, and the
-    model's recommendation updated in the same transaction (as the worker does)."""
-    run_id = make_run(engine, model=model)
+def end_run(
+    engine: Engine, model: str, status: str, summary: dict[str, Any], **fields: Any
+) -> int:
+    """A run of ``model`` (with ``fields`` of its row, e.g. ``suite``) queued, claimed and
+    ended ``status`` with ``summary``, and the model's recommendation updated in the same
+    transaction (as the worker does)."""
+    run_id = make_run(engine, model=model, **fields)
     with Session(engine) as session:
         claim = runs_crud.claim_run(session, run_id=run_id, worker="outcomes-test")
         assert claim is not None
