@@ -17,11 +17,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mdval.suites.loading import demo_suites
-
 from app.crud.leaderboard import leaderboard
 from app.crud.runs import FINISHED_COUNTER
 from app.db.models import Counter, Recommendation
+from mdval.suites.loading import demo_suites
 
 #: Distinct filter combinations kept per process.
 CACHE_ENTRIES = 64
