@@ -83,11 +83,14 @@ def print_criteria(console: Console, criteria: list[dict[str, Any]]) -> None:
         table.add_column(col, justify="right" if col != "criterion" else "left")
     for c in criteria:
         level = c.get("level", "")
+        # a true/false criterion names its metric in each cell ("crashed: no"), so that
+        # "no_crash | no" never reads as a double negative (the dashboard says the same)
+        said = f"{c.get('metric')}" if isinstance(c.get("target"), bool) else ""
         table.add_row(
             str(c.get("name")),
-            fmt(c.get("value")),
-            fmt(c.get("target")),
-            fmt(c.get("acceptable")),
+            f"{said}: {fmt(c.get('value'))}" if said else fmt(c.get("value")),
+            f"{said} = {fmt(c.get('target'))}" if said else fmt(c.get("target")),
+            f"{said} = {fmt(c.get('acceptable'))}" if said else fmt(c.get("acceptable")),
             f"[{LEVEL_STYLE.get(level, 'dim')}]{level}[/]",
         )
     console.print(table)
