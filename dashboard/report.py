@@ -7,6 +7,7 @@ from __future__ import annotations
 import html
 import math
 import statistics
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -267,15 +268,33 @@ def _median(values: list[Any]) -> float | None:
     return statistics.median(clean) if clean else None
 
 
+def _by_structure(runs: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """The runs of each model split by structure ("model · structure" when several
+    structures are in the report): a median never mixes structures."""
+    structures = {r["structure"] for group in runs.values() for r in group}
+    out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for model, group in runs.items():
+        for r in group:
+            out[f"{model} · {r['structure']}" if len(structures) > 1 else model].append(r)
+    return dict(out)
+
+
 def results(data: ReportData, fig: _Figures) -> str:
+    series = _by_structure(data.runs)
     drift = {
         m: grouped_median(r, "timestep_fs", "drift_percent", absolute=True)
-        for m, r in data.runs.items()
+        for m, r in series.items()
     }
     force = {
-        m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A") for m, r in data.runs.items()
+        m: grouped_median(r, "temperature_K", "force_rmse_eV_per_A") for m, r in series.items()
     }
-    parts = [fig(cf.drift_vs_timestep(drift)), fig(cf.force_vs_temperature(force))]
+    parts = [
+        fig(cf.drift_vs_timestep(drift)),
+        fig(cf.force_vs_temperature(force)),
+        "<p class='note'>One line per model and structure; the drift medians pool the "
+        "temperatures of a timestep, the force medians the timesteps of a temperature. The "
+        "tables below give every case (structure, T, Δt) apart.</p>",
+    ]
     for row in sorted(data.rows, key=_rank):
         runs = data.runs.get(row["model"], [])
         parts.append(

@@ -128,3 +128,17 @@ def test_methodology_is_filled_from_the_runs_the_api_returned() -> None:
     section = build_report(data).split(">Methodology</h2>")[1].split("<h3>")[0]
     cells = dict(re.findall(r"<tr><td>([^<]+)</td><td>([^<]*)</td></tr>", section))
     assert cells["structures"] == "CH4, H2O, alanine-dipeptide" and cells["seeds"] == "0, 1, 2"
+
+
+def test_report_medians_never_mix_structures() -> None:
+    from dashboard.report import _by_structure
+
+    data = _data()
+    one = _by_structure(data.runs)
+    assert set(one) == set(data.runs)  # one structure: a line per model, named by it
+    data.runs["zoo:original"] = data.runs["zoo:original"] + [
+        {**data.runs["zoo:original"][0], "structure": "CH4"}
+    ]
+    split = _by_structure(data.runs)
+    assert {"zoo:original · H2O", "zoo:original · CH4", "zoo:tiny · H2O"} <= set(split)
+    assert all(len({r["structure"] for r in runs}) == 1 for runs in split.values())
