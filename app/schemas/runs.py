@@ -143,7 +143,13 @@ class RunMetrics(BaseModel):
     force_r2: float | None = None
     force_angle_error_deg: float | None = None
     energy_rmse_meV_per_atom: float | None = None
-    inference_ms_per_step: float | None = None
+    inference_ms_per_step: float | None = Field(
+        None, description="Per step of the run's batch (its batch's time when batched)."
+    )
+    inference_ms_per_replica_step: float | None = Field(
+        None, description="inference_ms_per_step / batch_size: what speed criteria judge."
+    )
+    batch_size: int | None = Field(None, description="Replicas stepped together (1: alone).")
     step_ms: float | None = None
 
 

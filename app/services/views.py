@@ -66,6 +66,8 @@ def run_read(run: Run, *, with_summary: bool = False, now: datetime | None = Non
             force_angle_error_deg=run.force_angle_error_deg,
             energy_rmse_meV_per_atom=run.energy_rmse_meV_per_atom,
             inference_ms_per_step=run.inference_ms_per_step,
+            inference_ms_per_replica_step=run.inference_ms_per_replica_step,
+            batch_size=run.batch_size,
             step_ms=run.step_ms,
         ),
         has_trajectory=run.trajectory_path is not None,

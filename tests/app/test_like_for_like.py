@@ -70,3 +70,15 @@ def test_levels_through_the_api_judge_a_batch_per_replica(api: TestClient) -> No
     batched = speed({"inference_ms_per_step": 400.0, "batch_size": 8})
     assert (batched["level"], batched["value"]) == ("target", 50.0)
     assert speed({"inference_ms_per_step": 400.0})["level"] == "fail"
+
+
+def test_a_run_reads_with_its_per_replica_time_and_batch_size(
+    api: TestClient, engine: Engine
+) -> None:
+    run_id = _timed(engine, own_model(engine, "lj-read"), batch_ms=80.0, batch_size=8)
+    r = api.get(f"/api/v1/runs/{run_id}")
+    assert r.status_code == 200, r.text
+    metrics = r.json()["metrics"]
+    assert metrics["inference_ms_per_step"] == pytest.approx(80.0)
+    assert metrics["inference_ms_per_replica_step"] == pytest.approx(10.0)
+    assert metrics["batch_size"] == 8
