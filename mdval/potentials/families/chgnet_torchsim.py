@@ -14,20 +14,16 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch_sim.models.interface import ModelInterface
+
+from mdval.potentials.families.torchsim_base import FamilyTorchSim
 
 
-class CHGNetTorchSim(ModelInterface):
+class CHGNetTorchSim(FamilyTorchSim):
     """A loaded ``chgnet.model.CHGNet`` as a TorchSim model; float32, energies (S,) in eV
     and forces (N, 3) in eV/Å."""
 
     def __init__(self, model: Any, device: str = "cpu") -> None:
-        super().__init__()
-        self._device = torch.device(device)
-        self._dtype = torch.float32
-        self._compute_forces = True
-        self._compute_stress = False
-        self._memory_scales_with = "n_atoms_x_density"
+        super().__init__(device)
         self.model = model.to(self._device).eval()
 
     def forward(self, state: Any, **_: Any) -> dict[str, torch.Tensor]:
