@@ -10,6 +10,7 @@ from dash import Input, Output, callback, dcc, html
 NAV = (
     ("dashboard.pages.leaderboard", "Leaderboard"),
     ("dashboard.pages.submit", "Submit"),
+    ("dashboard.pages.models", "Models"),
     ("dashboard.pages.runs", "Runs"),
     ("dashboard.pages.compare", "Compare"),
     ("dashboard.pages.standup", "Stand-up"),

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from app.api.errors import validation_body
 from app.schemas.runs import RunCreate
+from dashboard.families import family_problem, resolved_model
 
 #: Most runs one custom submission may queue (temperatures × timesteps × seeds).
 MAX_CUSTOM_RUNS = 100
@@ -139,12 +140,16 @@ def plan(
     named while that field stays empty."""
     problems: list[str] = []
     models, structures = catalog.get("models", {}), catalog.get("structures", {})
-    model_spec, reference = form.get("model"), form.get("reference") or None
+    # a family checkpoint: its canonical spec with the option control's value
+    model_spec, reference = resolved_model(form, catalog), form.get("reference") or None
     if not model_spec:
         problems.append(
             rejected_problem("model", rejected)
             or "choose a potential (or upload a TorchScript file)"
         )
+    not_installed = family_problem(form, catalog)
+    if not_installed:
+        problems.append(not_installed)
     model = models.get(model_spec or "")
     if model is not None and model.get("status") != "ready":
         problems.append(

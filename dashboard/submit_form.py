@@ -40,7 +40,20 @@ def radios(name: str, options: dict[str, str], value: str) -> dcc.RadioItems:
 def potential_card() -> html.Section:
     return card(
         "Potential",
-        field("Model under test", dropdown("model", "choose a registered potential")),
+        field(
+            "Model under test",
+            dropdown("model", "choose a registered potential or a published model"),
+        ),
+        html.Div(
+            field(
+                "Precision (dtype)",
+                dropdown("model-dtype", clearable=False),
+                "A family option: the same weights in another dtype are another model.",
+            ),
+            id="submit-model-options",
+            style=HIDDEN,
+        ),
+        html.P(id="submit-model-info", className="muted"),
         dcc.Upload(
             html.Div("Or drop a TorchScript file (.pt) here"),
             id="submit-model-upload",

@@ -12,6 +12,12 @@ class FamilyOption(BaseModel):
     help: str
 
 
+class FamilyCheckpoint(BaseModel):
+    name: str
+    title: str = Field(..., description="Display name, e.g. 'ANI-1x'.")
+    spec: str = Field(..., description="Canonical spec with the defaults: ani:1x?dtype=float32.")
+
+
 class FamilyRead(BaseModel):
     family: str
     summary: str
@@ -20,6 +26,16 @@ class FamilyRead(BaseModel):
     elements: str
     extra: str = Field(..., description="Install on the workers with pip install 'mdval[extra]'.")
     package: str
+    installed: str | None = Field(
+        ...,
+        description="Version of the package installed on this server (the workers run the "
+        "same image); null: not installed, and a run naming the family is a 422 naming the "
+        "extra.",
+    )
+    missing: str | None = Field(
+        ..., description="The 422's message while the package is not installed; null: none."
+    )
+    checkpoints: list[FamilyCheckpoint] = Field(..., description="The shipped checkpoints.")
     options: list[FamilyOption]
 
 

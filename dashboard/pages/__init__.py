@@ -16,6 +16,7 @@ from dash import _callback
 MODULES = (
     "leaderboard",
     "submit",
+    "models",
     "runs",
     "run",
     "compare",

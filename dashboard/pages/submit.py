@@ -1,4 +1,5 @@
-"""Submit: potential (registered or TorchScript upload), structure (built-in, upload or
+"""Submit: potential (registered, a published family's shipped checkpoint with its dtype,
+or a TorchScript upload), structure (built-in, upload or
 SMILES with a preview), reference, a suite preset or custom temperatures / timesteps /
 duration / equilibration / seeds, the criteria profile. Problems are listed while the form
 is filled in and the button stays off; a field the server rejected (a bad SMILES, a refused
@@ -17,7 +18,7 @@ from typing import Any
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
-from dashboard import api, auth
+from dashboard import api, auth, families
 from dashboard.components import alert, page_header
 from dashboard.submit_checks import api_field, idempotency_key, plan, request_of
 from dashboard.submit_form import form
@@ -26,6 +27,7 @@ dash.register_page(__name__, path="/submit", name="Submit", title="Submit · mdv
 
 FIELDS = (
     "model",
+    "model_dtype",
     "reference",
     "structure",
     "structure_source",
@@ -72,28 +74,42 @@ def layout(**_query: Any) -> html.Div:
 )
 async def load_catalog(_id: Any, auth_data: Any) -> tuple:
     token = api.token_of(auth_data)
-    models, structures, suites, profiles = await asyncio.gather(
+    models, structures, suites, profiles, published = await asyncio.gather(
         api.get("/models", token=token),
         api.get("/structures", token=token),
         api.get("/suites", token=token),
         api.get("/profiles", token=token),
+        api.get("/families", token=token),
     )
     catalog = {
         "models": {m["spec"]: m for m in models["items"]},
         "structures": {s["spec"]: s for s in structures["items"]},
         "suites": {s["name"]: s for s in suites["items"]},
+        "families": published["items"],
     }
     return (catalog, *_options(catalog), [s["name"] for s in suites["items"]], profiles)
 
 
 def _options(catalog: dict[str, Any]) -> tuple[list[Any], list[Any], list[Any]]:
-    ready = [m for m in catalog["models"].values() if m["status"] == "ready"]
-    models = [{"label": f"{m['name']}  ·  {m['spec']}", "value": m["spec"]} for m in ready]
+    models = families.picker_options(catalog)
     structures = [
         {"label": f"{s['name']}  ·  {s['formula']} ({s['n_atoms']} atoms)", "value": s["spec"]}
         for s in catalog["structures"].values()
     ]
     return models, models, structures
+
+
+@callback(
+    Output("submit-model-dtype", "options"),
+    Output("submit-model-dtype", "value"),
+    Output("submit-model-options", "style"),
+    Output("submit-model-info", "children"),
+    Input("submit-model", "value"),
+    Input("submit-catalog", "data"),
+)
+def model_options(spec: Any, catalog: Any) -> tuple:
+    """The family option control (dtype) and what the chosen model covers."""
+    return families.option_control(catalog or {}, spec)
 
 
 @callback(

@@ -91,3 +91,12 @@ def test_the_families_are_listed_with_checkpoints_and_options(api: TestClient) -
     assert dtype["choices"] == ["float32", "float64"] and dtype["default"] == "float32"
     assert families["sevennet"]["shipped"][0] == "7net-0"
     assert families["orb"]["shipped"] == []  # local checkpoints only
+    assert families["ani"]["checkpoints"][0] == {
+        "name": "1x",
+        "title": "ANI-1x",
+        "spec": "ani:1x?dtype=float32",
+    }
+    for f in families.values():  # installed here, or the 422's message naming the extra
+        assert (f["installed"] is None) is (f["missing"] is not None)
+        if f["missing"]:
+            assert f"pip install 'mdval[{f['extra']}]'" in f["missing"]

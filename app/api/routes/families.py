@@ -1,15 +1,23 @@
 """``/api/v1/families``: the published model families (ANI, SevenNet, CHGNet, MACE, Orb,
 fairchem), their shipped checkpoints and options — the core's declarations, which import
-neither torch nor ase. Whether a family's package is installed is the workers' to say: a
-run that names a family they cannot load is a 422 naming the extra."""
+neither torch nor ase. ``installed`` / ``missing`` come from the core's one check of a
+family's package (:func:`~mdval.potentials.families.declared.not_installed`, which the
+adapters' ``require`` asks too, so the list says what a run's 422 would say) in this
+server's environment; the workers run the same image (Dockerfile, ``mdval standalone``), and
+a worker that still lacks the package answers the run with that 422."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from app.api.deps import ReaderDep
-from app.schemas.families import FamilyList, FamilyOption, FamilyRead
-from mdval.potentials.families.declared import DECLARED
+from app.schemas.families import FamilyCheckpoint, FamilyList, FamilyOption, FamilyRead
+from mdval.potentials.families.declared import (
+    DECLARED,
+    canonical_spec,
+    installed_version,
+    not_installed,
+)
 
 router = APIRouter(tags=["models"])
 
@@ -27,6 +35,12 @@ def list_families(_reader: ReaderDep) -> FamilyList:
                 elements=d.elements,
                 extra=d.extra,
                 package=d.dist,
+                installed=installed_version(d.dist),
+                missing=not_installed(d),
+                checkpoints=[
+                    FamilyCheckpoint(name=n, title=t, spec=canonical_spec(f"{d.name}:{n}"))
+                    for n, t in zip(d.shipped, d.titles, strict=True)
+                ],
                 options=[
                     FamilyOption(
                         name=o.name, choices=list(o.choices), default=o.default, help=o.help

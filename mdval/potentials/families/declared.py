@@ -4,6 +4,7 @@ specs with this (it imports neither torch nor ase), the adapters build models fr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
 
 from mdval.potentials.families.spec import (
     DEVICE,
@@ -24,6 +25,11 @@ class Declared:
     options: tuple[Option, ...]
     shipped: tuple[str, ...] = ()  # checkpoints the package ships, by name
     elements: str = "the checkpoint's"  # what it covers, in words
+    titles: tuple[str, ...] = ()  # the shipped checkpoints' display names, in their order
+
+    def __post_init__(self) -> None:
+        if len(self.titles) != len(self.shipped):
+            raise ValueError(f"{self.name}: one title per shipped checkpoint")
 
 
 def _dtype(*choices: str, why: str = "precision of the model") -> Option:
@@ -39,6 +45,7 @@ ANI = Declared(
     (_dtype("float32", "float64", why="precision of the networks"), DEVICE),
     shipped=("1x", "1ccx", "2x"),
     elements="H C N O (2x: also S F Cl)",
+    titles=("ANI-1x", "ANI-1ccx", "ANI-2x"),
 )
 SEVENNET = Declared(
     "sevennet",
@@ -49,6 +56,7 @@ SEVENNET = Declared(
     (_dtype("float32", why="sevenn runs in float32"), DEVICE),
     shipped=("7net-0", "7net-0_22may2024", "7net-l3i5"),
     elements="89 elements (7net-0)",
+    titles=("SevenNet-0", "SevenNet-0 (22 May 2024)", "SevenNet-l3i5"),
 )
 CHGNET = Declared(
     "chgnet",
@@ -59,6 +67,7 @@ CHGNET = Declared(
     (_dtype("float32", why="chgnet runs in float32"), DEVICE),
     shipped=("0.3.0", "0.2.0", "r2scan"),
     elements="Z = 1-94",
+    titles=("CHGNet 0.3.0", "CHGNet 0.2.0", "CHGNet r2SCAN"),
 )
 MACE = Declared(
     "mace",
@@ -101,6 +110,30 @@ FAIRCHEM = Declared(
 
 DECLARED = {d.name: d for d in (ANI, SEVENNET, CHGNET, MACE, ORB, FAIRCHEM)}
 FAMILY_PREFIXES = tuple(f"{name}:" for name in DECLARED)
+
+
+def installed_version(dist: str) -> str | None:
+    """The version of the distribution ``dist`` installed here; None when it is not. The one
+    test of "is a family's package installed": the adapters' ``require`` (a run's 422 naming
+    the extra) and the API's family list both ask it. Reads metadata only (no import)."""
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return None
+
+
+def not_installed(declared: Declared) -> str | None:
+    """The one-line error of a family whose package is missing here (None: installed)."""
+    if installed_version(declared.dist) is not None:
+        return None
+    return not_installed_message(declared.name, declared.dist, declared.extra)
+
+
+def not_installed_message(family: str, dist: str, extra: str) -> str:
+    return (
+        f"{family}: the package {dist!r} is not installed; "
+        f"install it with: pip install 'mdval[{extra}]'"
+    )
 
 
 def is_family_spec(text: str) -> bool:

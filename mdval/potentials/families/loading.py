@@ -12,7 +12,6 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,30 +20,27 @@ from ase.calculators.calculator import Calculator
 
 from mdval.errors import PotentialError
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.families.declared import installed_version, not_installed_message
 from mdval.potentials.families.spec import FamilySpec
 
 IDENTITY_VERSION = "mdval-family-v1"
 
 
 def require(module: str, *, family: str, dist: str, extra: str) -> ModuleType:
-    """Import ``module`` or say which extra installs it (any import failure, not only a
-    missing module: torchani 2.2 also needs ``pkg_resources``)."""
+    """Import ``module`` or say which extra installs it. Whether the package is installed
+    is :func:`~mdval.potentials.families.declared.installed_version`'s to say (the API's
+    family list asks the same); an installed one may still fail to import (torchani 2.2
+    also needs ``pkg_resources``), which names the extra too."""
+    if installed_version(dist) is None:
+        raise PotentialError(not_installed_message(family, dist, extra))
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return importlib.import_module(module)
     except Exception as exc:
-        missing = (
-            isinstance(exc, ModuleNotFoundError)
-            and (exc.name or "").split(".")[0] == (module.split(".")[0])
-        )
-        why = (
-            f"the package {dist!r} is not installed"
-            if missing
-            else f"{dist} cannot be imported ({_one_line(exc)})"
-        )
         raise PotentialError(
-            f"{family}: {why}; install it with: pip install 'mdval[{extra}]'"
+            f"{family}: {dist} cannot be imported ({_one_line(exc)}); "
+            f"install it with: pip install 'mdval[{extra}]'"
         ) from None
 
 
@@ -54,10 +50,7 @@ def package_dir(module: ModuleType) -> Path:
 
 
 def package_version(dist: str) -> str:
-    try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "unknown"
+    return installed_version(dist) or "unknown"
 
 
 def _one_line(exc: BaseException) -> str:
@@ -156,6 +149,7 @@ def family_entry_of(
     elements: frozenset[str] | None,
     n_params: int | None,
     dtype: str,
+    molecules_ok: bool = True,
     **extra: Any,
 ) -> PotentialEntry:
     """The registry entry every family builds: canonical spec, identity over ``weights``,
@@ -171,6 +165,7 @@ def family_entry_of(
         factory=factory,
         n_params=n_params,
         periodic_ok=True,
+        molecules_ok=molecules_ok,
         extra={"family": family, "dtype": dtype, "device": spec.option("device"),
                "uses_torch": True, **extra},
     )  # fmt: skip

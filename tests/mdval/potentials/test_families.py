@@ -84,6 +84,20 @@ def test_a_missing_package_names_the_extra_to_install(spec: str, module: str, ex
         resolve_potential(spec)
 
 
+@pytest.mark.parametrize("spec", ["orb:/m/x.ckpt", "fairchem:/m/x.pt", "mace:/m/x.model"])
+def test_the_catalogue_says_what_a_run_of_a_missing_family_is_told(spec: str) -> None:
+    """The API's family list (``missing``) and the adapter's error are one check."""
+    from mdval.potentials.families.declared import DECLARED, installed_version, not_installed
+
+    declared = DECLARED[spec.split(":")[0]]
+    if installed_version(declared.dist) is not None:
+        assert not_installed(declared) is None
+        pytest.skip(f"{declared.dist} is installed here")
+    with pytest.raises(PotentialError) as raised:
+        resolve_potential(spec)
+    assert str(raised.value) == not_installed(declared)
+
+
 # --- real weights (the packages' own files) ------------------------------------------------
 
 needs_ani = pytest.mark.skipif(not installed("torchani"), reason="pip install 'mdval[ani]'")
