@@ -58,6 +58,9 @@ class PotentialEntry:
     n_params: int | None = None
     torchscript_path: Path | None = None
     periodic_ok: bool = True
+    #: False for a crystal model that needs a cell (CHGNet: a molecule gives a singular
+    #: lattice deep inside the package)
+    molecules_ok: bool = True
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
     _built: dict[str, Calculator] = field(default_factory=dict, compare=False, repr=False)
 
@@ -118,6 +121,7 @@ class PotentialEntry:
             if self.supported_elements is not None
             else None,
             "periodic_ok": self.periodic_ok,
+            "molecules_ok": self.molecules_ok,
             "uses_torch": self.uses_torch,
             "torchsim": self.torchsim,
             **{k: self.extra[k] for k in ("family", "dtype") if k in self.extra},

@@ -127,11 +127,18 @@ def check_elements(atoms: Atoms, entry: PotentialEntry, role: Role = "model") ->
 
 
 def check_periodic(atoms: Atoms, entry: PotentialEntry, role: Role = "model") -> None:
-    """Raise :class:`StructureError` for a periodic structure and a molecules-only potential."""
+    """Raise :class:`StructureError` for a periodic structure and a molecules-only potential,
+    or a molecule and a potential that needs a cell."""
     if atoms.pbc.any() and not entry.periodic_ok:
         raise StructureError(
             f"the structure is periodic (pbc={atoms.pbc.tolist()}) but the {role} potential "
             f"{entry.spec!r} ({entry.name}) handles only non-periodic systems"
+        )
+    if not atoms.pbc.any() and not entry.molecules_ok:
+        raise StructureError(
+            f"the structure is not periodic but the {role} potential {entry.spec!r} "
+            f"({entry.name}) is a crystal model that needs a periodic cell; pick a bulk "
+            "structure (e.g. cu-fcc, si-diamond, water-box)"
         )
 
 

@@ -81,5 +81,6 @@ def entry(spec: FamilySpec) -> PotentialEntry:
         elements=ELEMENTS,
         n_params=count_parameters(_model(path, "cpu")),
         dtype="float32",
+        molecules_ok=False,  # a crystal model: no cell, no lattice
         **({"torchsim": torchsim} if has_module("torch_sim") else {}),
     )

@@ -143,6 +143,7 @@ def test_sevennet_gives_energy_forces_and_stress_on_a_periodic_metal() -> None:
 def test_chgnet_counts_its_parameters_and_hashes_its_checkpoint(tmp_path: Path) -> None:
     entry = resolve_potential("chgnet:0.3.0")
     assert entry.n_params == 412_525  # the number CHGNet 0.3.0 prints for itself
+    assert not entry.molecules_ok and entry.describe()["molecules_ok"] is False
     broken = tmp_path / "broken.pth.tar"
     broken.write_bytes(b"not a checkpoint")
     with pytest.raises(PotentialError) as info:

@@ -233,3 +233,10 @@ def test_check_periodic() -> None:
     with pytest.raises(StructureError, match=r"periodic .* handles only non-periodic"):
         check_periodic(bulk("Cu", cubic=True), molecules_only)
     check_periodic(molecule("H2O"), molecules_only)
+    crystals_only = PotentialEntry(
+        spec="c", name="c", kind="family", sha256="0" * 64,
+        supported_elements=None, factory=lambda device: EMT(), molecules_ok=False,
+    )  # fmt: skip
+    with pytest.raises(StructureError, match=r"not periodic .* needs a periodic cell"):
+        check_periodic(molecule("H2O"), crystals_only, role="reference")
+    check_periodic(bulk("Cu", cubic=True), crystals_only)
