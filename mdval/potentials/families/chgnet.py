@@ -23,7 +23,7 @@ from mdval.potentials.families.loading import (
     require,
     torch_device,
 )
-from mdval.potentials.families.sevennet import has_module
+from mdval.potentials.families.sevennet import torchsim_extra
 from mdval.potentials.families.spec import FamilySpec
 
 INFO = CHGNET
@@ -82,5 +82,5 @@ def entry(spec: FamilySpec) -> PotentialEntry:
         n_params=count_parameters(_model(path, "cpu")),
         dtype="float32",
         molecules_ok=False,  # a crystal model: no cell, no lattice
-        **({"torchsim": torchsim} if has_module("torch_sim") else {}),
+        **torchsim_extra(torchsim),
     )

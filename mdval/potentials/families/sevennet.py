@@ -87,8 +87,13 @@ def entry(spec: FamilySpec) -> PotentialEntry:
         n_params=count_parameters(loaded.model),
         dtype="float32",
         cutoff_A=float(loaded.cutoff),
-        **({"torchsim": torchsim} if has_module("torch_sim") else {}),
+        **torchsim_extra(torchsim),
     )
+
+
+def torchsim_extra(torchsim: Any) -> dict[str, Any]:
+    """``{"torchsim": make}`` where TorchSim is installed (the engine's batched path)."""
+    return {"torchsim": torchsim} if has_module("torch_sim") else {}
 
 
 def has_module(name: str) -> bool:
