@@ -182,7 +182,8 @@ def submit(
     timeout_s: Annotated[float, typer.Option(help="Give up waiting after this long, s.")] = 86400.0,
 ) -> None:
     """Queue a suite (or one run) on a server; with --wait, show progress and the verdict
-    table, then exit 0 when every run passes, 1 when one fails, 2 on error."""
+    table, then exit 0 when every run passes, 1 when one fails, 2 on bad input, 3 when
+    the evidence is inconclusive, 4 on an internal error."""
     from app.client import SubmitOptions, run_submit
 
     options = SubmitOptions(
