@@ -72,22 +72,27 @@ def morse_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_torch_batch_cancels_one_replica_within_a_second(morse_file: Path) -> None:
+    """Replica 0 is cancelled after 0.5 s, the other two after 2 s of wall time; the run is
+    far longer than that at any speed (a fixed step count finished before the cancel once
+    the engine got faster), so the test measures the poll, not the machine."""
     water = molecule("H2O")
-    listeners = [CancelAfter(1.0), CancelAfter(None), CancelAfter(None)]
-    n_steps = 4000  # ~6 s here
+    listeners = [CancelAfter(0.5), CancelAfter(2.0), CancelAfter(2.0)]
+    n_steps = 10**8  # never reached: hours at any speed
     result = run_batch(
         str(morse_file),
         [(water, 300.0, 0), (water, 300.0, 1), (water, 300.0, 2)],
         n_steps=n_steps,
         timestep_fs=0.5,
-        record_every=n_steps,  # records at the first and the last step only
+        record_every=n_steps,  # a record at the first step only
         detect_failures=False,
         listeners=listeners,
     )
     cancelled, *others = result.replicas
     assert cancelled.status == "cancelled" and 0 < cancelled.steps_done < n_steps
     print(f"torch batch: replica 0 cancel seen {listeners[0].latency_s:.3f} s after the request")
-    assert listeners[0].latency_s < MAX_LATENCY_S, listeners[0].latency_s
-    assert [r.status for r in others] == ["completed", "completed"]  # the others went on
-    assert all(r.steps_done == n_steps for r in others)
-    assert all(x.polls > 2 for x in listeners[1:])  # polled between records too
+    for listener in listeners:
+        assert listener.latency_s < MAX_LATENCY_S, listener.latency_s
+    # the others went on after replica 0 stopped, polled between records, then stopped too
+    assert [r.status for r in others] == ["cancelled", "cancelled"]
+    assert all(r.steps_done > cancelled.steps_done for r in others)
+    assert all(x.polls > 2 for x in listeners[1:])
