@@ -181,6 +181,22 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}g}"
 
 
+#: The criterion levels that explain each verdict, in the order they are named.
+_EXPLAINING = {"fail": ("fail",), "inconclusive": ("inconclusive",),
+               "protocol invalid": ("protocol invalid",)}  # fmt: skip
+
+
+def _why(api: Api, run: dict[str, Any]) -> str:
+    """The criteria behind a run's verdict ("fail: inference_time"), from its summary; empty
+    for a pass or a run without criteria."""
+    levels = _EXPLAINING.get(run.get("verdict") or "")
+    if not levels:
+        return ""
+    summary = api.request("GET", f"/runs/{run['id']}").get("summary") or {}
+    named = [c["name"] for c in summary.get("criteria") or [] if c.get("level") in levels]
+    return f"{run['verdict']}: {', '.join(named)}" if named else ""
+
+
 def _report(api: Api, runs: list[dict[str, Any]], suite: str | None) -> int:
     table = Table(title="mdval verdicts")
     for col in (
@@ -211,7 +227,7 @@ def _report(api: Api, runs: list[dict[str, Any]], suite: str | None) -> int:
             _fmt(m["drift_percent"]),
             _fmt(m["force_rmse_eV_per_A"]),
             _fmt(m["inference_ms_per_step"]),
-            (r["failure_reason"] or "")[:60],
+            (r["failure_reason"] or _why(api, r))[:60],
         )
     out.print(table)
     if suite:

@@ -77,6 +77,16 @@ def test_submit_wait_exits_0_when_the_model_passes(standalone: str) -> None:
     assert "verdict: pass" in result.output
 
 
+def test_submit_wait_exits_3_and_names_what_is_inconclusive(standalone: str) -> None:
+    # 0.4 ps cannot show the 5 ps m6 asks for: the table names the criterion
+    result = submit(
+        standalone, "--model", "emt", "--structure", "cu-fcc", "--duration-ps", "0.4",
+        "--timestep-fs", "8", "--device", "cpu",
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    assert "inconclusive: stable_duration" in result.output
+
+
 def test_submit_wait_exits_1_when_the_model_fails(standalone: str) -> None:
     # Lennard-Jones on a water molecule falls apart at once: a crash is a failed verdict
     result = submit(standalone, "--model", "lj", "--structure", "H2O", "--duration-ps", "1")
