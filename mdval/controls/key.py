@@ -8,6 +8,7 @@ from typing import Any
 
 from mdval import __version__
 from mdval.md.config import RunConfig
+from mdval.metrics.stability import CRASH_CHECKS_VERSION
 
 #: The protocol fields a control shares with the run it controls (all but the model, the
 #: reference, the profile, engine and device: these change how a run is judged or where it
@@ -40,7 +41,8 @@ def control_config(config: RunConfig) -> RunConfig | None:
 
 def control_key(config: RunConfig, *, reference_sha256: str, structure_sha256: str) -> str:
     """sha256 over the reference's and structure's content hashes, the protocol, the mdval
-    version. Two runs share a control exactly when their keys are equal."""
+    version and the crash checks' version. Two runs share a control exactly when their keys
+    are equal."""
     payload: dict[str, Any] = {
         "reference_sha256": reference_sha256,
         "structure_sha256": structure_sha256,
@@ -48,5 +50,6 @@ def control_key(config: RunConfig, *, reference_sha256: str, structure_sha256: s
             name: getattr(config, name) for name in PROTOCOL_FIELDS if name != "structure"
         },
         "mdval_version": __version__,
+        "crash_checks": CRASH_CHECKS_VERSION,
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()

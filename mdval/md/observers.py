@@ -24,7 +24,7 @@ from mdval.errors import RunCancelled, SimulationCrashed
 from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord
 from mdval.md.snapshot import Snapshot
 from mdval.metrics.forces import per_atom_error_norms
-from mdval.metrics.stability import bond_pairs, check_frame
+from mdval.metrics.stability import check_frame, crash_pairs
 
 _GPA_PER_EV_PER_A3 = 1.0 / units.GPa
 
@@ -155,7 +155,7 @@ class FailureDetector:
     def __init__(self, start: Atoms, target_temperature_K: float, *, interval: int = 1) -> None:
         self.interval = interval
         self.target_temperature_K = target_temperature_K
-        self.pairs = bond_pairs(start)
+        self.pairs, self.metallic = crash_pairs(start)
         self._start_etot: float | None = None
         self.last_epot_eV: float | None = None  # of the last step checked
 
@@ -173,6 +173,7 @@ class FailureDetector:
             etot_eV=snap.etot_eV if nve else None,
             start_etot_eV=self._start_etot if nve else None,
             bonds=self.pairs,
+            metallic=self.metallic,
             cell=snap.cell_A,
             pbc=snap.pbc,
         )

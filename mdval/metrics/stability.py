@@ -13,6 +13,11 @@ instantaneous temperatures (a 3-atom molecule's T swings between ~0 and ~2T in N
 * in any phase, the kinetic temperature exceeding the target by ``explosion_excess_K``
   (10,000 K by default: a canonical 3-atom system reaches it with probability ~e^-50).
 
+Bonds are covalent: a pair of two metal atoms is a neighbour, not a bond. A metal's
+neighbours exchange and stretch by half an ångström at a few hundred kelvin (SevenNet-0, the
+teacher, "collapsed" a bond of fcc Cu at 600 K against itself), so for them only an overlap
+counts: closer than :data:`METAL_OVERLAP_FRACTION` of their covalent radii sum.
+
 Reason strings start with a fixed word so that code can classify them: ``non-finite``,
 ``explosion``, ``bond collapse`` or ``force``.
 """
@@ -24,7 +29,13 @@ from ase import Atoms
 from ase.geometry import find_mic
 from numpy.typing import ArrayLike
 
-from mdval.metrics.geometry import BOND_SKIN_A, Pairs, as_pair_indices, bond_pairs_of
+from mdval.metrics.geometry import (
+    BOND_SKIN_A,
+    COVALENT_RADII_A,
+    Pairs,
+    as_pair_indices,
+    bond_pairs_of,
+)
 from mdval.settings import get_settings
 from mdval.units import KB_EV_PER_K
 
@@ -37,6 +48,45 @@ NEIGHBOR_SKIN_A: float = BOND_SKIN_A
 #: The energy-departure margin uses at least this temperature (K), so that a run started
 #: cold (0 K, all energy potential) is not called an explosion for moving at all.
 ENERGY_MARGIN_MIN_K: float = 300.0
+
+
+#: The semantics of the crash checks; part of a control's cache key, so that a control
+#: judged by older checks is run again (2: metal-metal neighbours are not bonds).
+CRASH_CHECKS_VERSION = 2
+
+#: Elements that are not metals: nonmetals, noble gases and the metalloids (B, Si, Ge, As,
+#: Sb, Te: covalent in their own solids, so their neighbours are bonds). Every other element
+#: is a metal.
+NON_METALS: frozenset[int] = frozenset(
+    (1, 2, 5, 6, 7, 8, 9, 10, 14, 15, 16, 17, 18, 32, 33, 34, 35, 36, 51, 52, 53, 54, 86)
+)
+
+#: Two metal neighbours overlap (a collapse) closer than this fraction of their covalent
+#: radii sum: 1.58 Å for Cu-Cu, whose nearest-neighbour distance is 2.55 Å and whose
+#: repulsive wall keeps thermal approaches above ~2.2 Å at 600 K.
+METAL_OVERLAP_FRACTION = 0.6
+
+
+def is_metal(numbers: ArrayLike) -> np.ndarray:
+    """(N,) bool: which atomic numbers are metals (not in :data:`NON_METALS`)."""
+    z = np.asarray(numbers, dtype=int).ravel()
+    return ~np.isin(z, list(NON_METALS))
+
+
+def crash_pairs(
+    atoms: Atoms,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The pairs the collapse check watches, from the starting structure:
+    ``(bonds, metallic)``. ``bonds`` = ``(i, j, b0_A)``: the :func:`bond_pairs` with at least
+    one non-metal atom, judged by their change; ``metallic`` = ``(i, j, min_A)``: neighbour
+    pairs of two metal atoms, judged only by an overlap below ``min_A``
+    (:data:`METAL_OVERLAP_FRACTION` of their covalent radii sum)."""
+    i, j, b0 = bond_pairs(atoms)
+    metal = is_metal(atoms.get_atomic_numbers())
+    both = metal[i] & metal[j]
+    radii = np.asarray(COVALENT_RADII_A)[atoms.get_atomic_numbers()]
+    limit = METAL_OVERLAP_FRACTION * (radii[i[both]] + radii[j[both]])
+    return (i[~both], j[~both], b0[~both]), (i[both], j[both], limit)
 
 
 def bond_pairs(
@@ -123,6 +173,7 @@ def check_frame(
     etot_eV: float | None = None,
     start_etot_eV: float | None = None,
     bonds: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    metallic: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     cell: ArrayLike | None = None,
     pbc: ArrayLike | None = None,
     explosion_excess_K: float | None = None,
@@ -146,8 +197,11 @@ def check_frame(
         Total energy now and at the start of the NVE segment (eV); the energy-departure
         check runs only when both are given (never in a thermostatted phase).
     bonds
-        ``(i, j, b0_A)`` from :func:`bond_pairs` on the starting structure; the collapse
-        check is skipped when None.
+        ``(i, j, b0_A)`` from :func:`bond_pairs` (or the ``bonds`` of :func:`crash_pairs`)
+        on the starting structure; the collapse check is skipped when None.
+    metallic
+        ``(i, j, min_A)`` from :func:`crash_pairs`: metal neighbours, a collapse only when
+        closer than ``min_A``; skipped when None.
     cell, pbc
         (3, 3) cell in Å and periodic flags, for minimum-image bond lengths.
     explosion_excess_K, explosion_energy_kT, bond_collapse_A, max_force_eV_per_A
@@ -211,6 +265,16 @@ def check_frame(
                     f"bond collapse: bond {int(i[k])}-{int(j[k])} changed by "
                     f"{changes[k]:.2f} Å from {float(b0[k]):.2f} Å (limit {collapse:g} Å)"
                 )
+    if metallic is not None and metallic[0].size:
+        i, j, min_A = metallic
+        short = min_A - bond_lengths_A(positions, (i, j), cell, pbc)
+        k = int(np.argmax(short))
+        if short[k] > 0:
+            return (
+                f"bond collapse: metal atoms {int(i[k])}-{int(j[k])} overlap at "
+                f"{float(min_A[k] - short[k]):.2f} Å, closer than {METAL_OVERLAP_FRACTION:g} "
+                f"of their covalent radii sum ({float(min_A[k]):.2f} Å)"
+            )
     return None
 
 

@@ -5,15 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from ase import Atoms
-from ase.build import molecule
+from ase.build import bulk, molecule
 
 from mdval.errors import SimulationCrashed
 from mdval.md.observers import FailureDetector
 from mdval.md.snapshot import Snapshot
 from mdval.metrics.stability import (
+    METAL_OVERLAP_FRACTION,
     bond_pairs,
     check_frame,
+    crash_pairs,
     crash_rate,
+    is_metal,
     max_bond_change_A,
 )
 from mdval.settings import get_settings
@@ -241,6 +244,44 @@ def test_bond_collapse(water: Atoms) -> None:
     reason = _frame(water, positions_A=pos, bond_collapse_A=0.2)
     assert reason is not None and reason.startswith("bond collapse")
     assert _frame(water, positions_A=pos, bonds=None, bond_collapse_A=0.2) is None
+
+
+def test_metals_are_told_from_nonmetals_and_metalloids() -> None:
+    # H, C, O, Si, Ge, As, Te, Xe are not metals; Li, Al, Fe, Cu, Pt, U are
+    assert not is_metal([1, 6, 8, 14, 32, 33, 52, 54]).any()
+    assert is_metal([3, 13, 26, 29, 78, 92]).all()
+
+
+def test_metal_neighbours_are_not_bonds_but_may_not_overlap() -> None:
+    """fcc Cu: its 12 nearest neighbours (2.55 Å) stretch by 0.5 Å at 600 K, which is no
+    collapse (the teacher crashed against itself by the bond rule); an overlap below 0.6 of
+    the radii sum (1.58 Å) is."""
+    copper = bulk("Cu", "fcc", a=3.61, cubic=True).repeat(2)  # 32 atoms
+    bonds, metallic = crash_pairs(copper)
+    assert bonds[0].size == 0 and metallic[0].size == 32 * 12 // 2
+    assert metallic[2] == pytest.approx(METAL_OVERLAP_FRACTION * 2 * 1.32)
+    kw = {"bonds": bonds, "metallic": metallic, "cell": copper.cell.array, "pbc": copper.pbc}
+    pos = copper.positions.copy()
+    i, j = int(metallic[0][0]), int(metallic[1][0])
+    direction = (pos[j] - pos[i]) / np.linalg.norm(pos[j] - pos[i])
+    pos[j] += 0.55 * direction  # a 0.55 Å stretch: thermal in a metal
+    assert _frame(copper, positions_A=pos, **kw) is None
+    pos[j] -= 1.6 * direction  # 1.50 Å: overlapping
+    reason = _frame(copper, positions_A=pos, **kw)
+    assert reason is not None and reason.startswith("bond collapse") and "overlap" in reason
+
+
+def test_bonds_with_a_nonmetal_stay_bonds() -> None:
+    """Si (a metalloid, covalent) keeps the bond rule; in a metal oxide the metal-oxygen
+    pairs are bonds and only metal-metal pairs are neighbours."""
+    silicon = bulk("Si", "diamond", a=5.43, cubic=True)
+    bonds, metallic = crash_pairs(silicon)
+    assert bonds[0].size == 8 * 4 // 2 and metallic[0].size == 0
+    oxide = bulk("MgO", "rocksalt", a=4.21, cubic=True)
+    bonds, metallic = crash_pairs(oxide)
+    z = oxide.numbers
+    assert {tuple(sorted((z[a], z[b]))) for a, b in zip(bonds[0], bonds[1])} == {(8, 12)}
+    assert all(z[a] == z[b] == 12 for a, b in zip(metallic[0], metallic[1]))
 
 
 def test_force_limit(water: Atoms) -> None:
