@@ -280,8 +280,9 @@ def test_bonds_with_a_nonmetal_stay_bonds() -> None:
     oxide = bulk("MgO", "rocksalt", a=4.21, cubic=True)
     bonds, metallic = crash_pairs(oxide)
     z = oxide.numbers
-    assert {tuple(sorted((z[a], z[b]))) for a, b in zip(bonds[0], bonds[1])} == {(8, 12)}
-    assert all(z[a] == z[b] == 12 for a, b in zip(metallic[0], metallic[1]))
+    pairs = zip(bonds[0], bonds[1], strict=True)
+    assert {tuple(sorted((z[a], z[b]))) for a, b in pairs} == {(8, 12)}
+    assert all(z[a] == z[b] == 12 for a, b in zip(metallic[0], metallic[1], strict=True))
 
 
 def test_force_limit(water: Atoms) -> None:
