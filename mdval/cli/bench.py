@@ -93,6 +93,22 @@ def bench(
         str | None,
         typer.Option("--peer-replicas", help="Batch sizes of the TorchSim arm (default 1,8,32)."),
     ] = None,
+    peer_rounds: Annotated[
+        int | None,
+        typer.Option(
+            "--peer-rounds",
+            help="Interleaved rounds of each TorchSim comparison (default 3); more rounds, "
+            "steadier medians on a noisy machine.",
+        ),
+    ] = None,
+    peer_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--peer-seconds",
+            help="Time each TorchSim comparison may take, all rounds, s (default 3, --quick "
+            "0.6); sets the steps per round (5-50).",
+        ),
+    ] = None,
 ) -> None:
     """Measure inference ms/step, harness overhead of both engines, peak memory, batch
     scaling, long-trajectory throughput, speed-ups and the cost against size.
@@ -125,6 +141,14 @@ def bench(
     changes["peer"] = peer
     if peer_replicas:
         changes["peer_replicas"] = _batch_sizes(peer_replicas)
+    if peer_rounds is not None:
+        if peer_rounds < 1:
+            raise InputError("--peer-rounds must be at least 1")
+        changes["peer_rounds"] = peer_rounds
+    if peer_seconds is not None:
+        if not peer_seconds > 0:
+            raise InputError("--peer-seconds must be positive")
+        changes["peer_budget_s"] = peer_seconds
     plan = replace(plan, **changes)  # type: ignore[arg-type]
 
     report = run_suite(plan, progress=lambda line: stderr.print(line, highlight=False))

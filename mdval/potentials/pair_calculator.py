@@ -57,7 +57,7 @@ class PairCalculator(TorchScriptCalculator):
 
         with torch.enable_grad():
             positions = tensor(atoms.positions, self.dtype).requires_grad_(True)
-            from_pairs = getattr(self.module, "energies_from_pairs")  # noqa: B009
+            from_pairs = getattr(self._forward, "energies_from_pairs")  # noqa: B009
             energies = from_pairs(
                 positions,
                 z,

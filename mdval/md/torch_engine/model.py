@@ -10,6 +10,7 @@ import torch
 from mdval.errors import InputError, MdvalError
 from mdval.md.torch_engine.host_memory import keep_freed_pages
 from mdval.potentials.base import PotentialEntry
+from mdval.potentials.torchscript import frozen_for_calls
 
 
 class ModelCallError(MdvalError):
@@ -106,6 +107,18 @@ class ForceModel:
             dtype = getattr(torch, option)
         return cls.load(entry.torchscript_path, device, dtype, time_calls=time_calls)
 
+    @property
+    def module(self) -> torch.nn.Module:
+        """The model as given (its attributes, its ``energies_from_pairs``)."""
+        return self._module
+
+    @module.setter
+    def module(self, module: torch.nn.Module) -> None:
+        self._module = module
+        #: What each call runs: a frozen copy where the model is TorchScript
+        #: (:func:`~mdval.potentials.torchscript.frozen_for_calls`).
+        self._forward = frozen_for_calls(module)
+
     def pop_times(self) -> list[float]:
         times, self.call_times_s = self.call_times_s, []
         return times
@@ -128,7 +141,7 @@ class ForceModel:
                 if cast:
                     pos = pos.to(self.model_dtype)
                 pos.requires_grad_(True)
-                energies = self.module(pos, atomic_numbers, system_index, n_systems)
+                energies = self._forward(pos, atomic_numbers, system_index, n_systems)
                 if not isinstance(energies, torch.Tensor) or energies.shape != (n_systems,):
                     got = (
                         tuple(energies.shape)

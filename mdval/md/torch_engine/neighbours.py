@@ -20,6 +20,7 @@ import torch
 
 from mdval.errors import InputError
 from mdval.md.torch_engine.model import ForceModel
+from mdval.potentials.torchscript import frozen_for_calls
 
 
 def _vesin() -> type:
@@ -85,8 +86,8 @@ class PairModule(GeometryModule):
 
     def __init__(self, inner: torch.nn.Module) -> None:
         super().__init__()
-        self.inner = inner
         self.cutoff_A = float(getattr(inner, "cutoff_A"))  # noqa: B009 - a Module attribute
+        self.inner = frozen_for_calls(inner, ("energies_from_pairs",))
 
     def forward(
         self,

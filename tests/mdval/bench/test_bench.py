@@ -86,6 +86,13 @@ def test_bench_rejects_bad_input() -> None:
     result = CliRunner().invoke(_app(), ["bench", "--quick", "--model", "emt", "--no-teacher"])
     assert result.exit_code == 2
     assert "needs a torch potential" in result.output
+    for option, value, why in (
+        ("--peer-rounds", "0", "--peer-rounds must be at least 1"),
+        ("--peer-seconds", "0", "--peer-seconds must be positive"),
+    ):
+        result = CliRunner().invoke(_app(), ["bench", "--quick", option, value])
+        assert result.exit_code == 2, result.output
+        assert why in result.output
 
 
 def test_crossover_interpolates_in_log_log() -> None:

@@ -216,3 +216,46 @@ def test_cuda_matches_cpu(morse_file: Path, dipeptide: Atoms) -> None:
     atoms.calc = TorchScriptCalculator(morse_file, device="cuda")
     assert atoms.get_potential_energy() == pytest.approx(e_cpu, abs=1e-9)
     np.testing.assert_allclose(atoms.get_forces(), f_cpu, atol=1e-9)
+
+
+class _CountsCalls(torch.nn.Module):
+    """A model whose forward assigns to its own attribute: it cannot be frozen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+
+    def forward(
+        self,
+        positions: torch.Tensor,
+        atomic_numbers: torch.Tensor,
+        system_index: torch.Tensor,
+        n_systems: int,
+    ) -> torch.Tensor:
+        self.calls += 1
+        e = (positions * positions).sum(1)
+        return torch.zeros(n_systems, dtype=e.dtype).index_add_(0, system_index, e)
+
+
+def test_the_hot_path_runs_a_frozen_copy_with_identical_energies_and_forces() -> None:
+    from mdval.md.torch_engine.model import ForceModel
+    from mdval.md.torch_engine.state import state_from_atoms
+    from mdval.potentials.registry import resolve_potential
+    from mdval.potentials.torchscript import frozen_for_calls
+    from mdval.bench.systems import structure
+
+    model = ForceModel.from_entry(resolve_potential("zoo:ultra-tiny"), "cpu")
+    assert model._forward is not model.module  # frozen: parameters folded into the graph
+    assert hasattr(model.module, "cutoff_A")  # the model as loaded keeps its metadata
+    s = state_from_atoms([structure("alanine-dipeptide")])
+    inputs = (s.positions, s.atomic_numbers, s.system_index, 1)
+    energies, forces = model(*inputs)
+    plain = ForceModel(model.module)
+    plain._forward = model.module  # the same model, not frozen
+    e0, f0 = plain(*inputs)
+    assert torch.equal(energies, e0) and torch.equal(forces, f0)
+    # what cannot be frozen runs as it is; eager modules are never frozen
+    scripted = torch.jit.script(_CountsCalls())
+    assert frozen_for_calls(scripted) is scripted
+    eager = _CountsCalls()
+    assert frozen_for_calls(eager) is eager
