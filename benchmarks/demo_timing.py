@@ -16,17 +16,12 @@ run left ``queued`` within 30 s.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
-import shutil
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import httpx
+from standalone_proc import standalone
 
 REPO = Path(__file__).resolve().parents[1]
 TOKEN = "demo-timing-admin-token-0123456789abcdef"
@@ -43,28 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8799)
     parser.add_argument("--limit-s", type=float, default=300.0)
     args = parser.parse_args(argv)
-    shutil.rmtree(args.data_dir, ignore_errors=True)
-    args.data_dir.mkdir(parents=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MDVAL_")}
-    env["MDVAL_ADMIN_TOKEN"] = TOKEN
-    command = [sys.executable, "-m", "app.cli", "standalone", "--demo",
-               "--data-dir", str(args.data_dir), "--port", str(args.port)]  # fmt: skip
-    log = (args.data_dir / "standalone.log").open("wb")
     t0 = time.monotonic()
-    proc = subprocess.Popen(command, cwd=args.repo, env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     api = httpx.Client(base_url=f"http://127.0.0.1:{args.port}/api/v1",
                        headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)  # fmt: skip
-    try:
+    with standalone(args.repo, args.data_dir, args.port, TOKEN, demo=True):
         return _watch(api, t0, args.limit_s)
-    finally:  # the server and the workers it started: warm, then forced
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, sig)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                proc.wait(30)
-                break
-        log.close()
 
 
 def _watch(api: httpx.Client, t0: float, limit_s: float) -> int:

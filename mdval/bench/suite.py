@@ -63,6 +63,9 @@ class BenchPlan:
     peer_rounds: int = 3
     peer_budget_s: float = 3.0
     peer_check_steps: int = 100  # the correctness line: max |dr| after this many steps
+    #: TorchSim runs the module as ``torch.jit.load`` gives it (what its users have); True:
+    #: the frozen copy mdval's engine calls, so that only the two loops differ.
+    peer_frozen: bool = False
 
 
 QUICK = BenchPlan(
@@ -267,7 +270,9 @@ def _peer(
         say(f"peer arm skipped: {why}")
         return
     report.context["peer"] = {"engine": torchsim_arm.ENGINE, "version": torchsim_arm.version()}
+    report.context["peer"]["module"] = "frozen" if plan.peer_frozen else "as loaded"
     for spec, model in models.items():
+        torchsim_arm.warm_up(model, atoms, plan.warmup_calls, device, frozen=plan.peer_frozen)
         for r in plan.peer_replicas:
             probe = measure.bare(model, spec, atoms, replicas=r, n=1, warmup=2, device=device)
             n = _repeats(probe.inference_ms_per_step, plan.peer_budget_s / plan.peer_rounds, 5, 50)
@@ -276,7 +281,14 @@ def _peer(
                 plan.peer_rounds,
                 [
                     partial(measure.torch_engine, model, spec, atoms, **kw),
-                    partial(torchsim_arm.torchsim_engine, model, spec, atoms, **kw),
+                    partial(
+                        torchsim_arm.torchsim_engine,
+                        model,
+                        spec,
+                        atoms,
+                        frozen=plan.peer_frozen,
+                        **kw,
+                    ),
                 ],
             )
             if r == plan.peer_replicas[0] and plan.peer_check_steps > 0:
@@ -323,6 +335,9 @@ def _merge(recs: list[BenchRecord]) -> BenchRecord:
     )
     key = "step_ms" if step is not None else "inference_ms_per_step"
     spread = [getattr(r, key) for r in recs]
+    cpu = med([r.extra.get("cpu_ms_per_step") for r in recs])
+    if cpu is not None:  # the median round, as for the times (not the first, coldest one)
+        merged.extra["cpu_ms_per_step"] = cpu
     merged.extra["rounds"] = len(recs)
     merged.extra[f"{key}_per_round"] = spread
     return merged

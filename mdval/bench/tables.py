@@ -171,10 +171,17 @@ def to_markdown(doc: dict[str, Any]) -> str:
         out.append(f"Peer arm skipped: {skipped}\n")
     if peer:
         version = (ctx.get("peer") or {}).get("version")
+        module = {
+            "frozen": "the frozen copy mdval's engine runs (only the loops differ)",
+            "as loaded": "the TorchScript module as torch.jit.load gives it; mdval's engine "
+            "runs a frozen copy",
+        }.get((ctx.get("peer") or {}).get("module", ""), "")
         out.append(
             f"TorchSim {version}; mdval ÷ TorchSim is atom-steps/s (> 1: mdval faster), on the "
             "wall clock and on process CPU time per step (which leaves out time spent waiting "
-            "for a core on a shared machine).\n"
+            "for a core on a shared machine)."
+            + (f" TorchSim's model: {module}." if module else "")
+            + "\n"
         )
         out.append(
             _table(

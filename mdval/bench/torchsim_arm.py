@@ -58,12 +58,14 @@ def version() -> str:
         return "unknown"
 
 
-def student_model(model: ForceModel, device: str) -> Any:
+def student_model(model: ForceModel, device: str, *, frozen: bool = False) -> Any:
     """``model``'s module (the TorchScript student, in its own dtype) as a TorchSim
     ``ModelInterface``: energies (S,) and forces (N, 3) by autograd, in the model's dtype;
-    the wall time of each call is kept in ``call_times_s``."""
+    the wall time of each call is kept in ``call_times_s``. The module is the one
+    ``torch.jit.load`` gives (what a TorchSim user has), or with ``frozen`` the frozen copy
+    mdval's engine calls (the engines' loops compared on the same graph)."""
     interface = importlib.import_module("torch_sim.models.interface")
-    module = model.module
+    module = model._forward if frozen else model.module
     dtype = model.model_dtype or torch.float64
 
     class Student(interface.ModelInterface):  # type: ignore[name-defined]
@@ -152,11 +154,12 @@ def torchsim_engine(
     warmup: int = 10,
     device: str = "cpu",
     experiment: str = "peer",
+    frozen: bool = False,
 ) -> BenchRecord:
     """NVE with TorchSim, ``replicas`` copies in one batch, timed as ``measure.torch_engine``
     times mdval's engine (medians of steps and calls after ``warmup``)."""
     cpu0 = time.process_time()
-    ts_model = student_model(model, device)
+    ts_model = student_model(model, device, frozen=frozen)
     state = initial_state(ts_model, atoms, replicas, device)  # one call: the initial forces
     with PeakMemory(device) as mem:
         t0 = time.perf_counter()
@@ -170,7 +173,17 @@ def torchsim_engine(
     rec.extra["cpu_ms_per_step"] = cpu_ms_per_step(cpu_s, warmup + n)
     rec.extra["torchsim_version"] = version()
     rec.extra["state_dtype"] = str(ts_model.dtype).removeprefix("torch.")
+    rec.extra["module"] = "frozen" if frozen else "as loaded"
     return rec
+
+
+def warm_up(model: ForceModel, atoms: Atoms, calls: int, device: str, *, frozen: bool) -> None:
+    """``calls`` calls of the module TorchSim will run (its first calls profile and optimise
+    the graph), so that no measured round pays for them: the suite warms mdval's side too."""
+    ts_model = student_model(model, device, frozen=frozen)
+    state = initial_state(ts_model, atoms, 1, device)
+    for _ in range(max(calls - 1, 0)):
+        ts_model(state)
 
 
 def max_position_difference_A(

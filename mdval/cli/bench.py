@@ -93,6 +93,14 @@ def bench(
         str | None,
         typer.Option("--peer-replicas", help="Batch sizes of the TorchSim arm (default 1,8,32)."),
     ] = None,
+    peer_frozen: Annotated[
+        bool,
+        typer.Option(
+            "--peer-frozen",
+            help="Give TorchSim the frozen module mdval's engine runs, instead of the module "
+            "as torch.jit.load gives it: compares the two loops alone.",
+        ),
+    ] = False,
     peer_rounds: Annotated[
         int | None,
         typer.Option(
@@ -141,6 +149,7 @@ def bench(
     changes["peer"] = peer
     if peer_replicas:
         changes["peer_replicas"] = _batch_sizes(peer_replicas)
+    changes["peer_frozen"] = peer_frozen
     if peer_rounds is not None:
         if peer_rounds < 1:
             raise InputError("--peer-rounds must be at least 1")

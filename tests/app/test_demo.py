@@ -56,9 +56,9 @@ def test_the_demo_suite_is_demo_sized_and_says_so() -> None:
     m6 = {c.name: c for c in load_profile("m6").criteria}
     for criterion in profile.criteria:  # every other threshold is m6's
         if criterion.name != "stable_duration":
-            assert criterion.model_dump(exclude={"description"}) == m6[
-                criterion.name
-            ].model_dump(exclude={"description"})
+            assert criterion.model_dump(exclude={"description"}) == m6[criterion.name].model_dump(
+                exclude={"description"}
+            )
 
 
 def test_demo_models_pass_and_fail_early_and_the_demo_has_its_own_slot(tmp_path: Path) -> None:

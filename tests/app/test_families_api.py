@@ -44,8 +44,7 @@ def test_a_family_is_one_model_per_canonical_spec_and_dtype(
         runs = [session.get(Run, a.json()["id"]) for a in answers]
         assert all(r is not None for r in runs)
         models = {
-            p.spec: p
-            for p in session.scalars(select(Potential).where(Potential.kind == "family"))
+            p.spec: p for p in session.scalars(select(Potential).where(Potential.kind == "family"))
         }
         assert set(models) == {"ani:1x?dtype=float32", "ani:1x?dtype=float64"}
         f32, f64 = models["ani:1x?dtype=float32"], models["ani:1x?dtype=float64"]

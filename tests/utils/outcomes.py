@@ -54,9 +54,7 @@ def own_model(engine: Engine, prefix: str = "lj-history") -> str:
     return spec
 
 
-def end_run(
-    engine: Engine, model: str, status: str, summary: dict[str, Any], **fields: Any
-) -> int:
+def end_run(engine: Engine, model: str, status: str, summary: dict[str, Any], **fields: Any) -> int:
     """A run of ``model`` (with ``fields`` of its row, e.g. ``suite``) queued, claimed and
     ended ``status`` with ``summary``, and the model's recommendation updated in the same
     transaction (as the worker does)."""

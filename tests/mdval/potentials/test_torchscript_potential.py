@@ -238,11 +238,11 @@ class _CountsCalls(torch.nn.Module):
 
 
 def test_the_hot_path_runs_a_frozen_copy_with_identical_energies_and_forces() -> None:
+    from mdval.bench.systems import structure
     from mdval.md.torch_engine.model import ForceModel
     from mdval.md.torch_engine.state import state_from_atoms
     from mdval.potentials.registry import resolve_potential
     from mdval.potentials.torchscript import frozen_for_calls
-    from mdval.bench.systems import structure
 
     model = ForceModel.from_entry(resolve_potential("zoo:ultra-tiny"), "cpu")
     assert model._forward is not model.module  # frozen: parameters folded into the graph
