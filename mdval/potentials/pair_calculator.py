@@ -30,9 +30,9 @@ class PairCalculator(TorchScriptCalculator):
         from mdval.md.torch_engine.neighbours import has_pair_contract
 
         if not has_pair_contract(self.module):
-            from mdval.zoo.model import RadialMPPotential
+            from mdval.zoo.model import with_pair_contract
 
-            self.module = RadialMPPotential.from_module(self.module)
+            self.module = with_pair_contract(self.module)
         self.cutoff_A = float(getattr(self.module, "cutoff_A"))  # noqa: B009
 
     def calculate(

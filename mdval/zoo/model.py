@@ -262,6 +262,13 @@ class RadialMPPotential(nn.Module):
         return model.to(device=centres.device, dtype=centres.dtype).eval()
 
 
+def with_pair_contract(module: nn.Module) -> torch.jit.ScriptModule:
+    """A zoo student scripted before ``energies_from_pairs`` existed, rebuilt from its weights
+    and scripted again, so that it has the pair contract and can be frozen for the hot path
+    like any TorchScript model (:func:`mdval.potentials.torchscript.frozen_for_calls`)."""
+    return script(RadialMPPotential.from_module(module))
+
+
 def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 

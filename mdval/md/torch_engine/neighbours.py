@@ -157,9 +157,9 @@ def periodic_model(model: ForceModel) -> ForceModel:
                 "with energies_from_pairs (the pair contract, mdval/potentials/base.py) or a "
                 "TorchSim model for periodic cells; use --engine ase"
             )
-        from mdval.zoo.model import RadialMPPotential
+        from mdval.zoo.model import with_pair_contract
 
-        module = RadialMPPotential.from_module(module)
+        module = with_pair_contract(module)
     wrapped = PeriodicForceModel(PairModule(module), time_calls=model.time_calls)
     for name in ("model_dtype", "_sync"):
         if hasattr(model, name):
