@@ -279,15 +279,16 @@ def run_batch(
     controls_dir: Path | None = None,
 ) -> list[RunOutput]:
     """Run validations as replicas of one batch (the torch engine), each judged against its
-    control (run first, one by one, where not cached). Raises InputError before the first
-    step when they cannot share a batch or one of them is bad input."""
+    control (run first where not cached, side by side on the CPUs). Raises InputError
+    before the first step when they cannot share a batch or one of them is bad input."""
+    from mdval.controls.cache import resolve_controls
     from mdval.md.batch_protocol import run_validations
     from mdval.md.protocol import prepare
 
     prepared = [prepare(c) for c in configs]
-    controls = [
-        _control(p, controls_dir, listener) for p, listener in zip(prepared, listeners, strict=True)
-    ]
+    controls = resolve_controls(
+        prepared, directory=controls_dir, listeners=[_CancelOnly(ln) for ln in listeners]
+    )
     results = run_validations(configs, out_dirs=out_dirs, listeners=listeners, controls=controls)
     return [RunOutput(status=r.status, summary=r.summary, out_dir=r.out_dir) for r in results]
 

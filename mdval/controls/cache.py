@@ -11,7 +11,8 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,50 @@ def resolve_control(
     if is_self_controlled(run):
         return ControlEvidence(summary={}, key=key_of(run), is_self=True)
     return find_or_run_control(run, directory=directory, listener=listener)
+
+
+def resolve_controls(
+    runs: Sequence[PreparedRun],
+    *,
+    directory: Path | None = None,
+    listeners: Sequence[RunListener | None] | None = None,
+    max_workers: int | None = None,
+) -> list[ControlEvidence | None]:
+    """:func:`resolve_control` of each of ``runs`` (a batch's), in order. The controls not
+    yet cached run side by side on up to ``max_workers`` threads (default: the CPUs this
+    process may use) when their reference computes on one thread (its entry's
+    ``extra["threads"] == 1``: GFN2-xTB, whose tblite calls leave Python's lock free), so on
+    two cores two controls take about the time of one; other references (a torch model
+    already uses every core) run one by one. Each control is computed as alone (its own
+    calculator, seeds and folder): the evidence is the same in any order. The first
+    failure (a cancel) is raised once every started control ended.
+    """
+    listeners = list(listeners) if listeners is not None else [None] * len(runs)
+    root = directory or cache_dir()
+    missing = [
+        k
+        for k, run in enumerate(runs)
+        if run.reference is not None
+        and not is_self_controlled(run)
+        and control_config(run.config) is not None
+        and load_control(key_of(run), root) is None
+    ]
+    single_threaded = all(
+        (runs[k].reference.extra or {}).get("threads") == 1  # type: ignore[union-attr]
+        for k in missing
+    )
+    workers = max_workers if max_workers is not None else len(os.sched_getaffinity(0))
+    workers = max(1, min(workers if single_threaded else 1, len(missing)))
+
+    def one(k: int) -> ControlEvidence | None:
+        return resolve_control(runs[k], directory=root, listener=listeners[k])
+
+    if workers == 1:
+        return [one(k) for k in range(len(runs))]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="control") as pool:
+        running = {k: pool.submit(one, k) for k in missing}
+    # ``with`` waited for every control; cached ones are read now, in the caller's thread
+    return [running[k].result() if k in running else one(k) for k in range(len(runs))]
 
 
 def find_or_run_control(
