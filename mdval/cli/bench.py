@@ -93,6 +93,14 @@ def bench(
         str | None,
         typer.Option("--peer-replicas", help="Batch sizes of the TorchSim arm (default 1,8,32)."),
     ] = None,
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            "--rounds",
+            help="Interleaved rounds of the single-system and batch measurements (default 3, "
+            "--quick 1); the figures are medians of the per-round medians.",
+        ),
+    ] = None,
     peer_frozen: Annotated[
         bool,
         typer.Option(
@@ -149,6 +157,10 @@ def bench(
     changes["peer"] = peer
     if peer_replicas:
         changes["peer_replicas"] = _batch_sizes(peer_replicas)
+    if rounds is not None:
+        if rounds < 1:
+            raise InputError("--rounds must be at least 1")
+        changes["rounds"] = rounds
     changes["peer_frozen"] = peer_frozen
     if peer_rounds is not None:
         if peer_rounds < 1:

@@ -88,6 +88,7 @@ def test_bench_rejects_bad_input() -> None:
     assert "needs a torch potential" in result.output
     for option, value, why in (
         ("--peer-rounds", "0", "--peer-rounds must be at least 1"),
+        ("--rounds", "0", "--rounds must be at least 1"),
         ("--peer-seconds", "0", "--peer-seconds must be positive"),
     ):
         result = CliRunner().invoke(_app(), ["bench", "--quick", option, value])
