@@ -86,8 +86,8 @@ def _journey(standalone: str, page: Any, tmp_path: Path) -> None:
     run_id = int(page.url.rsplit("/", 1)[1])
 
     # the live energy plot gains points while the run goes. The deadline only bounds the
-    # wait: the run takes ~60 s on an idle 2-core machine and twice that on a slow host
-    # with the browser redrawing beside it (a CI run: still running at 120 s, 3,482 points)
+    # wait, it is no speed test: this whole test took 103 s alone on the 2-core machine,
+    # and a CI run on a slower host was still running at 120 s (3,482 points drawn)
     seen: list[tuple[str, int]] = []
     deadline = time.monotonic() + 360
     while time.monotonic() < deadline:
