@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -87,6 +88,8 @@ def suite(
         kwargs["reference"] = reference
     configs = expand(spec, model=model, **kwargs, **overrides)
     prepare(configs[0])  # fail fast on a bad model/structure before the first run
+    if not no_control:
+        _controls_first(configs)
     summaries = []
     for i, config in enumerate(configs, 1):
         console.rule(f"run {i}/{len(configs)}: {run_key(config)}")
@@ -113,6 +116,21 @@ def suite(
     (out / "suite_summary.json").write_text(json.dumps(result, indent=2) + "\n")
     _print(result)
     raise typer.Exit(worst_exit_code([s["verdict"] for s in summaries]))
+
+
+def _controls_first(configs: list[RunConfig]) -> None:
+    """Find or run every cell's control before the first run, side by side on the CPUs for
+    a one-thread reference (:func:`~mdval.controls.cache.resolve_controls`, as a worker
+    does for a batch); the runs then find them in the cache."""
+    from mdval.controls.cache import resolve_controls
+
+    with_reference = [c for c in configs if c.reference is not None]
+    if not with_reference:
+        return
+    console.rule(f"controls: {len(with_reference)} cells (found in the cache or run now)")
+    start = time.perf_counter()
+    resolve_controls([prepare(c) for c in with_reference])
+    console.print(f"controls ready in {time.perf_counter() - start:.1f} s")
 
 
 def _add_cell_observables(

@@ -127,3 +127,29 @@ def test_a_timestep_the_teacher_itself_fails_is_protocol_invalid_for_every_model
             assert any("control fails" in line for line in cell["control"]["evidence"])
     # the student reused the teacher's own runs as its controls: nothing else was run
     assert len(list((tmp_path / "controls").glob("*/control.json"))) == 2
+
+
+def test_a_student_suite_finds_or_runs_every_control_before_its_first_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The controls of a suite are resolved up front (side by side on the CPUs for
+    GFN2-xTB), so every control is in the cache before the first run's summary is written;
+    a second suite run finds them all."""
+    monkeypatch.setenv("MDVAL_CONTROL_CACHE_DIR", str(tmp_path / "controls"))
+    get_settings.cache_clear()
+    suite = tmp_path / "water.yaml"
+    suite.write_text(
+        "name: water\nstructures: [H2O]\ntemperatures_K: [300]\ntimesteps_fs: [0.5]\n"
+        "durations_ps: [0.05]\nseeds: 2\nequilibration_ps: 0\nreference: gfn2-xtb\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["suite", str(suite), "--model", "zoo:ultra-tiny",
+                                      "-o", str(out)])  # fmt: skip
+    assert result.exit_code in (0, 1, 3), result.output
+    assert "controls: 2 cells" in result.output
+    controls = sorted((tmp_path / "controls").glob("*/control.json"))
+    runs = sorted(out.glob("*/summary.json"))
+    assert len(controls) == 2 and len(runs) == 2
+    assert max(c.stat().st_mtime for c in controls) <= min(r.stat().st_mtime for r in runs)
+    for summary in (json.loads(r.read_text()) for r in runs):
+        assert summary["control"]["valid"] is True and not summary["control"]["is_self"]
