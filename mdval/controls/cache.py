@@ -107,7 +107,7 @@ def resolve_controls(
         if run.reference is not None
         and not is_self_controlled(run)
         and control_config(run.config) is not None
-        and load_control(key_of(run), root) is None
+        and not (root / key_of(run) / _MARKER).is_file()  # cached ones are read once, below
     ]
     single_threaded = all(
         (runs[k].reference.extra or {}).get("threads") == 1  # type: ignore[union-attr]

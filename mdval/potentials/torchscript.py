@@ -78,6 +78,20 @@ def frozen_for_calls(module: torch.nn.Module, preserve: tuple[str, ...] = ()) ->
         return module
 
 
+class CalledModule:
+    """The ``module`` attribute of what calls a model on the MD hot path: reading it gives
+    the model as given (its attributes: ``cutoff_A``, ``supported_atomic_numbers``);
+    setting it also sets ``_forward``, the frozen copy each call runs
+    (:func:`frozen_for_calls`, ``energies_from_pairs`` kept)."""
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        return self if obj is None else obj._module
+
+    def __set__(self, obj: Any, module: torch.nn.Module) -> None:
+        obj._module = module
+        obj._forward = frozen_for_calls(module, ("energies_from_pairs",))
+
+
 def _same(a: np.ndarray | None, b: np.ndarray | None) -> bool:
     """Bitwise equality of two optional arrays (-0.0 and 0.0 differ: a harmless recompute)."""
     if a is None or b is None:
@@ -96,6 +110,8 @@ class TorchScriptCalculator(Calculator):
     """
 
     implemented_properties = ["energy", "free_energy", "forces"]  # noqa: RUF012 - ASE API
+    module = CalledModule()
+    _forward: torch.nn.Module  # set with ``module``
 
     def __init__(
         self,
@@ -120,17 +136,6 @@ class TorchScriptCalculator(Calculator):
         self._numbers: np.ndarray | None = None
         self._z: torch.Tensor | None = None
         self._system_index: torch.Tensor | None = None
-
-    @property
-    def module(self) -> torch.nn.Module:
-        """The model as loaded (its attributes: ``cutoff_A``, ``supported_atomic_numbers``)."""
-        return self._module
-
-    @module.setter
-    def module(self, module: torch.nn.Module) -> None:
-        self._module = module
-        #: What each call runs: a frozen copy where the model is TorchScript.
-        self._forward = frozen_for_calls(module, ("energies_from_pairs",))
 
     def _static_inputs(self, numbers: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
         """Atomic numbers and system index as device tensors, rebuilt only when Z changes."""

@@ -10,7 +10,7 @@ import torch
 from mdval.errors import InputError, MdvalError
 from mdval.md.torch_engine.host_memory import keep_freed_pages
 from mdval.potentials.base import PotentialEntry
-from mdval.potentials.torchscript import frozen_for_calls
+from mdval.potentials.torchscript import CalledModule
 
 
 class ModelCallError(MdvalError):
@@ -42,6 +42,9 @@ class ForceModel:
     arithmetic and energy accounting stay float64 with a float32 model. A family's adapter
     (``model_dtype`` None) casts for itself.
     """
+
+    module = CalledModule()  # the model as given; each call runs its frozen copy
+    _forward: torch.nn.Module  # set with ``module``
 
     def __init__(
         self,
@@ -106,18 +109,6 @@ class ForceModel:
         if option in ("float32", "float64"):
             dtype = getattr(torch, option)
         return cls.load(entry.torchscript_path, device, dtype, time_calls=time_calls)
-
-    @property
-    def module(self) -> torch.nn.Module:
-        """The model as given (its attributes, its ``energies_from_pairs``)."""
-        return self._module
-
-    @module.setter
-    def module(self, module: torch.nn.Module) -> None:
-        self._module = module
-        #: What each call runs: a frozen copy where the model is TorchScript
-        #: (:func:`~mdval.potentials.torchscript.frozen_for_calls`).
-        self._forward = frozen_for_calls(module)
 
     def pop_times(self) -> list[float]:
         times, self.call_times_s = self.call_times_s, []
