@@ -78,7 +78,10 @@ def browser_page() -> Iterator[tuple[Any, Console]]:
             accept_downloads=True,
         )
         page = context.new_page()
-        page.set_default_timeout(30_000)
+        # a bound on each wait, not a speed test: on the 2-core CI host the standalone's
+        # worker may be running a run (its controls on both cores) while a page signs in,
+        # and a CI run once took over 30 s to show the signed-in user
+        page.set_default_timeout(90_000)
         page.on("console", lambda m: console("console", m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: console("pageerror", str(e)))
         yield page, console
