@@ -8,7 +8,7 @@ For each batch size n, n runs of the same model and structure (seeds 0 .. n-1, 3
 0.5 fs, no reference, no files) go through the same core calls a worker makes: one by one
 with ``run_validation`` and together with ``run_validations``. One by one is measured for
 every run (not extrapolated). Prints one JSON object: per n the two wall times, the time per
-run and the speed-up of the batch; ``MDVAL_BATCH_MAX_REPLICAS_CPU`` (default 8) is chosen
+run and the speed-up of the batch; ``MDVAL_BATCH_MAX_REPLICAS_CPU`` (default 16) is chosen
 from these figures (docs/performance.md).
 """
 

@@ -111,11 +111,12 @@ class Settings(BaseSettings):
         default=48 * 3600, ge=60, description="Hard time limit of one run (or one batch)."
     )
     batch_max_replicas_cpu: int = Field(
-        default=8,
+        default=16,
         ge=1,
         description="Most runs of one submission a CPU worker runs as one batch (1: never "
-        "batch). 8: on 2 CPU threads a batch step of 4-8 alanine dipeptides costs about half "
-        "a single run's step per replica; beyond 16 it gets dearer (docs/bench).",
+        "batch). 16: on 2 CPU threads the batched cost per run falls all the way to 16 "
+        "alanine dipeptides (docs/performance.md), and m6-quick's 9 runs are one batch, "
+        "whose controls run side by side at once.",
     )
     batch_max_replicas_gpu: int = Field(
         default=256, ge=1, description="Most runs of one submission a GPU worker batches."

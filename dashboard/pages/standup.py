@@ -142,8 +142,7 @@ def _change(c: dict[str, Any]) -> html.Li:
         return html.Li(
             [
                 html.B(c["model"]),
-                f" is new: {_runs(after['runs'])} scored, "
-                f"pass rate {percent(after['pass_rate'])}",
+                f" is new: {_runs(after['runs'])} scored, pass rate {percent(after['pass_rate'])}",
                 *links,
             ]
         )

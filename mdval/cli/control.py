@@ -16,8 +16,8 @@ from rich.table import Table
 
 from mdval.cli import options as o
 from mdval.cli.errors import EXIT_INCONCLUSIVE, EXIT_INPUT, EXIT_PASS, exits_2_on_bad_input
-from mdval.cli.progress import ProgressListener
-from mdval.controls.cache import find_or_run_control
+from mdval.cli.progress import ProgressBoard
+from mdval.controls.cache import find_or_run_controls
 from mdval.controls.judgement import control_validity
 from mdval.criteria import load_profile
 from mdval.md.config import DEFAULT_EQUILIBRATION_PS, RunConfig
@@ -84,15 +84,15 @@ def control(
     table = Table(title=f"controls of {reference}", header_style="bold")
     for col in ("cell", "valid", "evidence", "cached at"):
         table.add_column(col)
+    prepared = [prepare(config) for config in configs]
+    # missing controls run side by side on the CPUs for a one-thread reference (GFN2-xTB)
+    with ProgressBoard(console, [f"control · {run_key(c)}" for c in configs]) as board:
+        found = find_or_run_controls(prepared, listeners=board.listeners)
     all_valid = True
-    for config in configs:
-        prepared = prepare(config)
-        evidence = find_or_run_control(
-            prepared, listener=ProgressListener(console, f"control · {run_key(config)}")
-        )
+    for config, run, evidence in zip(configs, prepared, found, strict=True):
         assert evidence is not None
         valid, lines = control_validity(
-            evidence.summary, load_profile(config.profile), device=prepared.device
+            evidence.summary, load_profile(config.profile), device=run.device
         )
         all_valid = all_valid and valid is True
         table.add_row(

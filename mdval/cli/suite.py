@@ -14,6 +14,7 @@ from rich.table import Table
 
 from mdval.cli import options as o
 from mdval.cli.errors import exits_2_on_bad_input, worst_exit_code
+from mdval.cli.progress import ProgressBoard
 from mdval.cli.render import recommendation_line
 from mdval.cli.run import execute
 from mdval.criteria import RunOutcome, recommend
@@ -129,7 +130,9 @@ def _controls_first(configs: list[RunConfig]) -> None:
         return
     console.rule(f"controls: {len(with_reference)} cells (found in the cache or run now)")
     start = time.perf_counter()
-    resolve_controls([prepare(c) for c in with_reference])
+    labels = [f"control · {run_key(c)}" for c in with_reference]
+    with ProgressBoard(console, labels) as board:
+        resolve_controls([prepare(c) for c in with_reference], listeners=board.listeners)
     console.print(f"controls ready in {time.perf_counter() - start:.1f} s")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -95,17 +95,48 @@ def resolve_controls(
     process may use) when their reference computes on one thread (its entry's
     ``extra["threads"] == 1``: GFN2-xTB, whose tblite calls leave Python's lock free), so on
     two cores two controls take about the time of one; other references (a torch model
-    already uses every core) run one by one. Each control is computed as alone (its own
-    calculator, seeds and folder): the evidence is the same in any order. The first
-    failure (a cancel) is raised once every started control ended.
+    already uses every core) run one by one. The dearest (:func:`control_cost`) start
+    first. Each control is computed as alone (its own calculator, seeds and folder): the
+    evidence is the same in any order. The first failure (a cancel) is raised once every
+    started control ended.
     """
+    return _side_by_side(
+        runs, resolve_control, directory, listeners, max_workers, self_controlled=False
+    )
+
+
+def find_or_run_controls(
+    runs: Sequence[PreparedRun],
+    *,
+    directory: Path | None = None,
+    listeners: Sequence[RunListener | None] | None = None,
+    max_workers: int | None = None,
+) -> list[ControlEvidence | None]:
+    """:func:`find_or_run_control` of each of ``runs``, in order, the missing ones side by
+    side as in :func:`resolve_controls` — also for a run of the reference itself (whose
+    verdict needs no control): ``mdval control`` pre-computes the cells this way."""
+    return _side_by_side(
+        runs, find_or_run_control, directory, listeners, max_workers, self_controlled=True
+    )
+
+
+def _side_by_side(
+    runs: Sequence[PreparedRun],
+    find: Callable[..., ControlEvidence | None],
+    directory: Path | None,
+    listeners: Sequence[RunListener | None] | None,
+    max_workers: int | None,
+    *,
+    self_controlled: bool,
+) -> list[ControlEvidence | None]:
+    """``find(run, directory=, listener=)`` of each run, the uncached controls on a pool."""
     listeners = list(listeners) if listeners is not None else [None] * len(runs)
     root = directory or cache_dir()
     missing = [
         k
         for k, run in enumerate(runs)
         if run.reference is not None
-        and not is_self_controlled(run)
+        and (self_controlled or not is_self_controlled(run))
         and control_config(run.config) is not None
         and not (root / key_of(run) / _MARKER).is_file()  # cached ones are read once, below
     ]
@@ -117,14 +148,24 @@ def resolve_controls(
     workers = max(1, min(workers if single_threaded else 1, len(missing)))
 
     def one(k: int) -> ControlEvidence | None:
-        return resolve_control(runs[k], directory=root, listener=listeners[k])
+        return find(runs[k], directory=root, listener=listeners[k])
 
     if workers == 1:
         return [one(k) for k in range(len(runs))]
+    # Longest first (atom-steps: a control's cost grows with both), so that the longest
+    # control does not start last while the other threads idle: m6-quick's three
+    # alanine-dipeptide controls start before its six small-molecule ones.
+    order = sorted(missing, key=lambda k: -control_cost(runs[k]))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="control") as pool:
-        running = {k: pool.submit(one, k) for k in missing}
+        running = {k: pool.submit(one, k) for k in order}
     # ``with`` waited for every control; cached ones are read now, in the caller's thread
     return [running[k].result() if k in running else one(k) for k in range(len(runs))]
+
+
+def control_cost(run: PreparedRun) -> int:
+    """What a run's control costs, roughly: its atoms times its steps (equilibration and
+    production). Only the order matters (:func:`resolve_controls` starts the dearest first)."""
+    return len(run.atoms) * (run.config.n_equilibration_steps + run.config.n_production_steps)
 
 
 def find_or_run_control(

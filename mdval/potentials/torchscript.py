@@ -241,10 +241,22 @@ class TorchScriptCalculator(Calculator):
             )
         z, system_index = self._static_inputs(atoms.numbers)
         start = time.perf_counter()
+        energy, forces = self._evaluate(atoms.positions, z, system_index)
+        self.last_inference_s = time.perf_counter() - start
+        self.results["energy"] = energy
+        self.results["free_energy"] = energy
+        self.results["forces"] = forces
+
+    def _evaluate(
+        self, positions_A: np.ndarray, z: torch.Tensor, system_index: torch.Tensor
+    ) -> tuple[float, np.ndarray]:
+        """The timed part of a call: energy (eV) and forces (eV/Å, float64) at
+        ``positions_A``; the autograd graph is released as this frame returns, inside the
+        timed window (as in the torch engine's ``ForceModel``)."""
         with torch.enable_grad():
             # self.atoms is our own copy, so sharing its memory (CPU, float64) is safe.
             positions = (
-                torch.from_numpy(atoms.positions)
+                torch.from_numpy(positions_A)
                 .to(device=self.device, dtype=self.dtype)
                 .requires_grad_(True)
             )
@@ -257,9 +269,4 @@ class TorchScriptCalculator(Calculator):
             if not energies.requires_grad:
                 raise PotentialError("the model's energy does not depend on positions (no grad)")
             (grad,) = torch.autograd.grad(energies[0], positions)
-        energy = energies.item()
-        forces = -grad.to(device="cpu", dtype=torch.float64).numpy()
-        self.last_inference_s = time.perf_counter() - start
-        self.results["energy"] = energy
-        self.results["free_energy"] = energy
-        self.results["forces"] = forces
+        return energies.item(), -grad.to(device="cpu", dtype=torch.float64).numpy()

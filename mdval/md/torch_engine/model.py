@@ -126,26 +126,7 @@ class ForceModel:
             torch.cuda.synchronize(positions.device)
         start = time.perf_counter()
         try:
-            with torch.enable_grad():
-                pos = positions.detach()
-                cast = self.model_dtype is not None and self.model_dtype != positions.dtype
-                if cast:
-                    pos = pos.to(self.model_dtype)
-                pos.requires_grad_(True)
-                energies = self._forward(pos, atomic_numbers, system_index, n_systems)
-                if not isinstance(energies, torch.Tensor) or energies.shape != (n_systems,):
-                    got = (
-                        tuple(energies.shape)
-                        if isinstance(energies, torch.Tensor)
-                        else type(energies).__name__
-                    )
-                    raise ModelCallError(
-                        f"the model returned {got} for {n_systems} systems; the "
-                        "contract is energies of shape (n_systems,)"
-                    )
-                if not energies.requires_grad:
-                    raise ModelCallError("the model's energy does not depend on positions")
-                (grad,) = torch.autograd.grad(energies.sum(), pos)
+            energies, forces = self._evaluate(positions, atomic_numbers, system_index, n_systems)
         except ModelCallError:
             raise
         except Exception as exc:  # anything inside the model is the model's failure
@@ -155,6 +136,39 @@ class ForceModel:
         if self.time_calls:
             self.last_call_s = time.perf_counter() - start
             self.call_times_s.append(self.last_call_s)
+        return energies, forces
+
+    def _evaluate(
+        self,
+        positions: torch.Tensor,
+        atomic_numbers: torch.Tensor,
+        system_index: torch.Tensor,
+        n_systems: int,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One energy + forces evaluation, the part of a call that is timed: from the
+        engine's positions to energies and forces in their dtype. The autograd graph is
+        released when this frame returns, inside the timed window, as it is inside any
+        model that computes its forces by autograd (METRICS.md, ``inference_ms_per_step``)."""
+        with torch.enable_grad():
+            pos = positions.detach()
+            cast = self.model_dtype is not None and self.model_dtype != positions.dtype
+            if cast:
+                pos = pos.to(self.model_dtype)
+            pos.requires_grad_(True)
+            energies = self._forward(pos, atomic_numbers, system_index, n_systems)
+            if not isinstance(energies, torch.Tensor) or energies.shape != (n_systems,):
+                got = (
+                    tuple(energies.shape)
+                    if isinstance(energies, torch.Tensor)
+                    else type(energies).__name__
+                )
+                raise ModelCallError(
+                    f"the model returned {got} for {n_systems} systems; the "
+                    "contract is energies of shape (n_systems,)"
+                )
+            if not energies.requires_grad:
+                raise ModelCallError("the model's energy does not depend on positions")
+            (grad,) = torch.autograd.grad(energies.sum(), pos)
         if cast:  # back to the state's dtype: the integrator stays in float64
             return energies.detach().to(positions.dtype), (-grad).to(positions.dtype)
         return energies.detach(), -grad

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from mdval.controls.cache import resolve_controls
+from mdval.controls.cache import control_cost, resolve_controls
 from mdval.errors import RunCancelled
 from mdval.md.config import RunConfig
 from mdval.md.listener import RunListener
@@ -31,14 +32,24 @@ class _Threads(RunListener):
         return self.cancel
 
 
-def _runs(seeds: range) -> list[PreparedRun]:
+class _Clock(RunListener):
+    """Notes when its control started and ended."""
+
+    def on_start(self, info: dict[str, object]) -> None:
+        self.started = time.monotonic()
+
+    def on_end(self, summary: dict[str, object]) -> None:
+        self.ended = time.monotonic()
+
+
+def _runs(seeds: range, structure: str = "H2O", duration_ps: float = 0.05) -> list[PreparedRun]:
     return [
         prepare(
             RunConfig(
                 model="zoo:ultra-tiny",
-                structure="H2O",
+                structure=structure,
                 reference="gfn2-xtb",
-                duration_ps=0.05,
+                duration_ps=duration_ps,
                 equilibration_ps=0.0,
                 seed=seed,
             )
@@ -77,3 +88,13 @@ def test_a_cancelled_control_is_raised_after_the_others_are_cached(tmp_path: Pat
     done = resolve_controls([runs[0], runs[2]], directory=tmp_path, max_workers=1)
     assert all(c is not None for c in done)
     assert len(list(tmp_path.glob("*/control.json"))) == 2  # the cancelled one cached nothing
+
+
+def test_the_dearest_control_starts_first(tmp_path: Path) -> None:
+    """Two threads, three controls, the dearest last in the batch: it starts at once, not
+    after a cheap one has finished (which would leave a thread idle at the end)."""
+    runs = [*_runs(range(2)), *_runs(range(1), structure="CH4", duration_ps=0.1)]
+    assert control_cost(runs[2]) > 3 * control_cost(runs[0])  # 5 atoms x 200 steps: 3 x 100
+    clocks = [_Clock() for _ in runs]
+    resolve_controls(runs, directory=tmp_path, listeners=clocks, max_workers=2)
+    assert clocks[2].started < min(c.ended for c in clocks[:2])
