@@ -39,7 +39,7 @@ def test_a_suites_controls_are_run_once_and_then_found(tmp_path: Path, cache: Pa
     suite = tmp_path / "two-cells.yaml"
     suite.write_text(SUITE)
     args = ["control", "--reference", "gfn2-xtb", "--suite", str(suite)]
-    first = CliRunner().invoke(app, args, )
+    first = CliRunner().invoke(app, args)
     assert first.exit_code == 0, first.output
     markers = sorted(cache.glob("*/control.json"))
     assert len(markers) == 2
@@ -49,6 +49,6 @@ def test_a_suites_controls_are_run_once_and_then_found(tmp_path: Path, cache: Pa
     summaries = [json.loads((m.parent / "summary.json").read_text()) for m in markers]
     assert all(s["status"] == "completed" for s in summaries)
     stamps = [m.stat().st_mtime_ns for m in markers]
-    again = CliRunner().invoke(app, args, )
+    again = CliRunner().invoke(app, args)
     assert again.exit_code == 0, again.output
     assert [m.stat().st_mtime_ns for m in sorted(cache.glob("*/control.json"))] == stamps
