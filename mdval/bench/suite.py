@@ -323,11 +323,15 @@ def _merge(recs: list[BenchRecord]) -> BenchRecord:
     inference = med([r.inference_ms_per_step for r in recs])
     step = med([r.step_ms for r in recs])
     peaks = [r.peak_memory_MB for r in recs if r.peak_memory_MB is not None]
+    # The overhead is a ratio within one round (its steps and its calls, timed together):
+    # the median of the rounds' ratios. The ratio of the two medians could pair one round's
+    # steps with another round's calls when the host's speed moves between rounds.
+    overheads = [harness_overhead(r.step_ms, r.inference_ms_per_step) for r in recs]
     merged = replace(
         first,
         inference_ms_per_step=inference,
         step_ms=step,
-        harness_overhead=harness_overhead(step, inference),
+        harness_overhead=med(overheads),
         throughput_atom_steps_per_s=med([r.throughput_atom_steps_per_s for r in recs]),
         peak_memory_MB=max(peaks) if peaks else None,
         n_steps=sum(r.n_steps for r in recs),
@@ -340,6 +344,9 @@ def _merge(recs: list[BenchRecord]) -> BenchRecord:
         merged.extra["cpu_ms_per_step"] = cpu
     merged.extra["rounds"] = len(recs)
     merged.extra[f"{key}_per_round"] = spread
+    if step is not None:
+        merged.extra["inference_ms_per_step_per_round"] = [r.inference_ms_per_step for r in recs]
+        merged.extra["harness_overhead_per_round"] = overheads
     return merged
 
 

@@ -163,3 +163,19 @@ def test_water_clusters_are_compact_and_sane() -> None:
         np.fill_diagonal(d, np.inf)
         assert d.min() > 0.9
     assert np.array_equal(water_cluster(33).positions, water_cluster(33).positions)
+
+
+def test_merged_rounds_keep_each_rounds_overhead_paired() -> None:
+    """The host's speed moves between rounds: the overhead of the merged record is the
+    median of the rounds' own ratios (steps and calls of one round), not the ratio of
+    medians taken from different rounds (here 2.02 / 1.90 - 1 = 0.063)."""
+    from mdval.bench.suite import _merge
+
+    rounds = [(2.00, 1.90), (2.02, 1.80), (2.10, 2.00)]  # (step ms, call ms)
+    recs = [_rec("zoo:tiny", "torch", call, step, n_steps=100) for step, call in rounds]
+    merged = _merge(recs)
+    assert merged.step_ms == 2.02 and merged.inference_ms_per_step == 1.90
+    assert merged.harness_overhead == pytest.approx(2.00 / 1.90 - 1.0)  # the median round's
+    assert merged.extra["harness_overhead_per_round"] == [r.harness_overhead for r in recs]
+    assert merged.extra["inference_ms_per_step_per_round"] == [1.90, 1.80, 2.00]
+    assert merged.n_steps == 300
