@@ -7,7 +7,7 @@ masses in amu, forces in eV/Å, energies in eV.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -87,8 +87,24 @@ class MDState:
         return new
 
     def offsets(self) -> np.ndarray:
-        """(S + 1,) start of each system's rows, then N."""
-        return np.concatenate([[0], np.cumsum(self.counts, dtype=np.int64)])
+        """(S + 1,) start of each system's rows, then N (read-only; computed once per
+        batch: the states :meth:`moved` makes share it)."""
+        return self._static("_offsets", lambda: np.concatenate([[0], np.cumsum(self.counts)]))
+
+    def host_masses(self) -> np.ndarray:
+        """(N,) masses in amu on the host, float64 (read-only; copied once per batch)."""
+        return self._static("_host_masses", lambda: _host(self.masses))
+
+    def _static(self, name: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        """A host array of what a step never changes (counts, masses), kept in the instance
+        dictionary, which :meth:`moved` copies and ``dataclasses.replace`` does not."""
+        fields = vars(self)
+        value = fields.get(name)
+        if value is None:
+            value = np.asarray(make(), dtype=np.float64 if name == "_host_masses" else np.int64)
+            value.setflags(write=False)
+            fields[name] = value
+        return value
 
     def select(self, systems: Sequence[int]) -> MDState:
         """A new state holding only ``systems`` (indices into this one), in that order."""
@@ -169,19 +185,22 @@ class HostFrame:
         return slice(int(self.offsets[s]), int(self.offsets[s + 1]))
 
 
+def _host(t: torch.Tensor) -> np.ndarray:
+    """``t`` as a float64 NumPy array on the host: a view of a CPU float64 tensor (states
+    are never changed in place), else one transfer."""
+    if t.dtype == torch.float64 and t.device.type == "cpu" and not t.requires_grad:
+        return t.numpy()
+    return t.detach().to("cpu", torch.float64).numpy()
+
+
 def to_host(state: MDState) -> HostFrame:
-    """Copy what observers need to the host: one transfer per tensor."""
-
-    def host(t: torch.Tensor | None) -> np.ndarray | None:
-        return None if t is None else t.detach().to("cpu", torch.float64).numpy()
-
-    positions, momenta, masses = host(state.positions), host(state.momenta), host(state.masses)
-    assert positions is not None and momenta is not None and masses is not None
+    """Copy what observers need to the host: one transfer per tensor that a step changes
+    (masses and offsets once per batch)."""
     return HostFrame(
-        positions=positions,
-        momenta=momenta,
-        masses=masses,
-        forces=host(state.forces),
-        energies=host(state.energies),
+        positions=_host(state.positions),
+        momenta=_host(state.momenta),
+        masses=state.host_masses(),
+        forces=None if state.forces is None else _host(state.forces),
+        energies=None if state.energies is None else _host(state.energies),
         offsets=state.offsets(),
     )

@@ -510,3 +510,23 @@ def test_the_hand_over_uses_the_energy_of_the_state_handed_over(
     n_dof = result.summary["metrics"]["n_dof"]
     target = np.mean([r.epot_eV for r in nvt[1:]]) + 0.5 * n_dof * units.kB * 300.0
     assert first.etot_eV == pytest.approx(target, abs=1e-9)
+
+
+def test_a_moved_state_shares_its_batchs_host_constants_and_a_new_batch_does_not() -> None:
+    """Offsets and host masses are copied once per batch (read-only): a step's new state
+    keeps them, a state with other systems (``select``, ``replace``) computes its own."""
+    from mdval.md.torch_engine.state import to_host
+
+    state = state_from_atoms([molecule("H2O"), molecule("CH4")])
+    offsets, masses = state.offsets(), state.host_masses()
+    assert offsets.tolist() == [0, 3, 8] and not offsets.flags.writeable
+    assert np.array_equal(masses, state.masses.numpy()) and not masses.flags.writeable
+    moved = state.moved(state.positions + 1.0, state.momenta, state.positions, state.masses[:2])
+    assert moved.offsets() is offsets and moved.host_masses() is masses
+    frame = to_host(moved)
+    assert np.array_equal(frame.positions, state.positions.numpy() + 1.0)
+    assert frame.offsets is offsets and frame.masses is masses
+    alone = state.select([1])
+    assert alone.offsets().tolist() == [0, 5] and alone.host_masses().shape == (5,)
+    heavier = replace(state, masses=state.masses * 2)
+    assert np.array_equal(heavier.host_masses(), 2 * masses)
