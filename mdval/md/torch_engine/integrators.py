@@ -57,12 +57,19 @@ def cells(state: MDState) -> dict[str, torch.Tensor]:
     return {"cell": state.cell, "pbc": state.pbc}
 
 
-def compute_forces(state: MDState, model: EnergyForces) -> MDState:
-    """``state`` with energies and forces at its positions (one model call); a periodic
+def evaluate(
+    model: EnergyForces, state: MDState, positions: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Energies and forces of ``state``'s batch at ``positions`` (one model call); a periodic
     batch also hands the model its cells and pbc (a periodic model's keywords)."""
-    energies, forces = model(
-        state.positions, state.atomic_numbers, state.system_index, state.n_systems, **cells(state)
+    return model(
+        positions, state.atomic_numbers, state.system_index, state.n_systems, **cells(state)
     )
+
+
+def compute_forces(state: MDState, model: EnergyForces) -> MDState:
+    """``state`` with energies and forces at its positions."""
+    energies, forces = evaluate(model, state, state.positions)
     return replace(state, energies=energies, forces=forces)
 
 
@@ -79,9 +86,7 @@ def velocity_verlet_step(state: MDState, model: EnergyForces, dt: float, **_: An
     half = 0.5 * dt
     momenta = state.momenta + half * state.forces
     positions = state.positions + dt * momenta / state.masses.unsqueeze(1)
-    energies, forces = model(
-        positions, state.atomic_numbers, state.system_index, state.n_systems, **cells(state)
-    )
+    energies, forces = evaluate(model, state, positions)
     return state.moved(positions, momenta + half * forces, forces, energies)
 
 
@@ -120,9 +125,7 @@ def langevin_baoab_step(
     sigma = torch.sqrt((1.0 - c1 * c1) * state.masses * kT).unsqueeze(1)
     momenta = remove_com_momentum(state, c1 * momenta + sigma * noise)
     positions = positions + half * momenta * inv_m
-    energies, forces = model(
-        positions, state.atomic_numbers, state.system_index, state.n_systems, **cells(state)
-    )
+    energies, forces = evaluate(model, state, positions)
     return state.moved(positions, momenta + half * forces, forces, energies)
 
 

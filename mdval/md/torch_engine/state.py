@@ -89,7 +89,9 @@ class MDState:
     def offsets(self) -> np.ndarray:
         """(S + 1,) start of each system's rows, then N (read-only; computed once per
         batch: the states :meth:`moved` makes share it)."""
-        return self._static("_offsets", lambda: np.concatenate([[0], np.cumsum(self.counts)]))
+        return self._static(
+            "_offsets", lambda: np.concatenate([[0], np.cumsum(self.counts, dtype=np.int64)])
+        )
 
     def host_masses(self) -> np.ndarray:
         """(N,) masses in amu on the host, float64 (read-only; copied once per batch)."""
@@ -101,7 +103,7 @@ class MDState:
         fields = vars(self)
         value = fields.get(name)
         if value is None:
-            value = np.asarray(make(), dtype=np.float64 if name == "_host_masses" else np.int64)
+            value = make()
             value.setflags(write=False)
             fields[name] = value
         return value
