@@ -3,8 +3,9 @@ the records (one per measurement) and the core's analysis (``summary``).
 
 No arithmetic on timings is redone here: speed-ups, per-replica costs and overheads are the
 core's (``mdval.bench.analysis``), so the page shows what ``mdval bench`` printed. Units are
-in every column name and axis title; the harness overhead is a fraction (step / inference −
-1) everywhere, as in the core's records and targets (``<= 0.25``), never a percentage.
+in every column name and axis title; the harness overhead is a fraction (the median step's
+time outside its own model call ÷ the median call) everywhere, as in the core's records and
+targets (``<= 0.25``), never a percentage.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ SINGLE_COLUMNS = [
     {"name": "engine", "id": "engine"},
     {"name": "inference (ms/step)", "id": "inference_ms_per_step"},
     {"name": "MD step (ms)", "id": "step_ms"},
-    {"name": "harness overhead (step/inference − 1)", "id": "harness_overhead"},
+    {"name": "harness overhead (median of step − its call, ÷ call)", "id": "harness_overhead"},
     {"name": "throughput (atom-steps/s)", "id": "throughput"},
     {"name": "peak memory (MB)", "id": "peak_memory_MB"},
 ]
@@ -182,8 +183,8 @@ def batch_scaling_figure(summary: dict[str, Any] | None) -> go.Figure:
 
 
 def overhead_figure(job: dict[str, Any]) -> go.Figure:
-    """Harness overhead (step / inference − 1, a fraction) of each model through each engine on
-    the single system, with the torch engine's target."""
+    """Harness overhead (time outside the model call ÷ call, a fraction) of each model
+    through each engine on the single system, with the torch engine's target."""
     single = [r for r in single_records(job) if r.get("engine") in ("torch", "ase")]
     if not single:
         return empty_figure("No single-system engine measurements in this benchmark")
@@ -212,5 +213,5 @@ def overhead_figure(job: dict[str, Any]) -> go.Figure:
         hovermode="closest",
     )
     fig.update_xaxes(title_text="model")
-    fig.update_yaxes(title_text="harness overhead (step / inference − 1)", rangemode="tozero")
+    fig.update_yaxes(title_text="harness overhead (outside the call ÷ call)", rangemode="tozero")
     return fig

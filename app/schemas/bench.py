@@ -172,7 +172,12 @@ class BenchRecordRead(BaseModel):
     device: str
     inference_ms_per_step: float | None
     step_ms: float | None
-    harness_overhead: float | None = Field(..., description="step_ms / inference_ms - 1.")
+    harness_overhead: float | None = Field(
+        ...,
+        description="Median over steps of (step - its own model call) / the median call "
+        "(harness_ms_per_step / inference_ms_per_step); step_ms / inference_ms - 1 of the "
+        "medians is harness_overhead_of_medians.",
+    )
     throughput_atom_steps_per_s: float | None
     peak_memory_MB: float | None
     experiment: str = Field(..., description="single | batch | long | size")

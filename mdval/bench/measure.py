@@ -24,7 +24,13 @@ from mdval.md.torch_engine.batch import run_batch
 from mdval.md.torch_engine.model import ForceModel
 from mdval.md.torch_engine.state import state_from_atoms
 from mdval.md.velocities import degrees_of_freedom, initialize_velocities
-from mdval.metrics.timing import PeakMemory, harness_overhead, median_ms
+from mdval.metrics.timing import (
+    PeakMemory,
+    harness_ms_per_step,
+    harness_overhead,
+    mean_harness_overhead,
+    median_ms,
+)
 from mdval.potentials.base import PotentialEntry
 
 TIMESTEP_FS = 0.5
@@ -71,7 +77,10 @@ def _record(
     warmup: int,
     peak_MB: float | None,
     experiment: str,
+    harness_ms: float | None = None,
 ) -> BenchRecord:
+    """A record; ``harness_overhead`` is ``harness_ms`` (the median step's time outside its
+    own call) ÷ ``inference_ms``, None without it (the bare model)."""
     n_atoms = len(atoms)
     throughput = n_atoms * replicas * n_steps / wall_s if wall_s > 0 else None
     return BenchRecord(
@@ -83,7 +92,9 @@ def _record(
         device=device,
         inference_ms_per_step=inference_ms,
         step_ms=step_ms,
-        harness_overhead=harness_overhead(step_ms, inference_ms),
+        harness_overhead=None
+        if harness_ms is None or not inference_ms
+        else harness_ms / inference_ms,
         throughput_atom_steps_per_s=throughput,
         peak_memory_MB=peak_MB,
         experiment=experiment,
@@ -221,23 +232,32 @@ def _from_timing(
     skip_calls: int | None = None,
 ) -> BenchRecord:
     """Medians over the steps after ``warmup``, and over the calls after ``skip_calls``
-    (default ``warmup + 1``: the initial forces, then one call per step)."""
+    (default ``warmup + 1``: the initial forces, then one call per step); the overhead pairs
+    each step with its own call (:func:`mdval.metrics.timing.paired_harness_overhead`), and
+    the record keeps the ratio of the two medians and the mean beside it."""
     steps = timing.step_s[warmup:]
     calls = timing.inference_s[warmup + 1 if skip_calls is None else skip_calls :]
-    return _record(
+    inference_ms, step_ms = median_ms(calls), median_ms(steps)
+    harness_ms = harness_ms_per_step(steps, calls)
+    rec = _record(
         name,
         atoms,
         engine,
         replicas,
         device,
-        median_ms(calls),
-        median_ms(steps),
+        inference_ms,
+        step_ms,
         float(np.sum(steps)),
         len(steps),
         warmup,
         peak_MB,
         experiment,
+        harness_ms=harness_ms,
     )
+    rec.extra["harness_ms_per_step"] = harness_ms
+    rec.extra["harness_overhead_of_medians"] = harness_overhead(step_ms, inference_ms)
+    rec.extra["harness_overhead_mean"] = mean_harness_overhead(steps, calls)
+    return rec
 
 
 def set_threads(threads: int | None) -> int:

@@ -18,7 +18,6 @@ from mdval.bench.systems import structure
 from mdval.md.torch_engine.model import ForceModel
 from mdval.md.torch_engine.neighbours import periodic_model
 from mdval.md.torch_engine.torchsim_models import force_model
-from mdval.metrics.timing import harness_overhead
 from mdval.potentials.base import PotentialEntry
 from mdval.potentials.registry import resolve_potential
 
@@ -326,7 +325,7 @@ def _merge(recs: list[BenchRecord]) -> BenchRecord:
     # The overhead is a ratio within one round (its steps and its calls, timed together):
     # the median of the rounds' ratios. The ratio of the two medians could pair one round's
     # steps with another round's calls when the host's speed moves between rounds.
-    overheads = [harness_overhead(r.step_ms, r.inference_ms_per_step) for r in recs]
+    overheads = [r.harness_overhead for r in recs]
     merged = replace(
         first,
         inference_ms_per_step=inference,
@@ -347,6 +346,9 @@ def _merge(recs: list[BenchRecord]) -> BenchRecord:
     if step is not None:
         merged.extra["inference_ms_per_step_per_round"] = [r.inference_ms_per_step for r in recs]
         merged.extra["harness_overhead_per_round"] = overheads
+        for name in ("harness_ms_per_step", "harness_overhead_of_medians", "harness_overhead_mean"):
+            if name in first.extra:
+                merged.extra[name] = med([r.extra.get(name) for r in recs])
     return merged
 
 

@@ -24,7 +24,7 @@ from mdval.errors import RunCancelled, SimulationCrashed
 from mdval.md.listener import ForceErrorSample, RunListener, ThermoRecord
 from mdval.md.snapshot import Snapshot
 from mdval.metrics.forces import per_atom_error_norms
-from mdval.metrics.stability import check_frame, crash_pairs
+from mdval.metrics.stability import check_frame, crash_pairs, largest_force
 
 _GPA_PER_EV_PER_A3 = 1.0 / units.GPa
 
@@ -56,7 +56,7 @@ class ThermoRecorder:
             ekin_eV=snap.ekin_eV,
             etot_eV=snap.etot_eV,
             temperature_K=snap.temperature_K,
-            max_force_eV_per_A=float(np.max(np.linalg.norm(snap.forces_eV_per_A, axis=1))),
+            max_force_eV_per_A=largest_force(snap.forces_eV_per_A)[0],
             inference_ms=snap.inference_ms,
             pressure_GPa=None
             if stress is None

@@ -21,7 +21,11 @@ from mdval.metrics.ensemble import ke_distribution_p
 from mdval.metrics.forces import force_accuracy
 from mdval.metrics.stability import bond_pairs
 from mdval.metrics.statistics import mean_ci95
-from mdval.metrics.timing import device_info, harness_overhead, throughput_atom_steps_per_s
+from mdval.metrics.timing import (
+    device_info,
+    paired_harness_overhead,
+    throughput_atom_steps_per_s,
+)
 from mdval.settings import get_settings
 from mdval.structures import describe_structure
 
@@ -279,7 +283,7 @@ def _timing_metrics(
         "inference_ms_per_replica_step": inference_ms / batch.size,
         "batch_size": batch.size,
         "step_ms": step_ms,
-        "harness_overhead": harness_overhead(step_ms, inference_ms) if step_ms else None,
+        "harness_overhead": paired_harness_overhead(timing.step_s, timing.inference_s),
         "throughput_atom_steps_per_s": throughput_atom_steps_per_s(
             batch.n_atoms, timing.steps_done, timing.wall_s
         )

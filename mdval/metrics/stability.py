@@ -24,6 +24,8 @@ Reason strings start with a fixed word so that code can classify them: ``non-fin
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from ase import Atoms
 from ase.geometry import find_mic
@@ -124,10 +126,15 @@ def bond_lengths_A(
     pos = np.asarray(positions_A, dtype=np.float64)
     i, j = as_pair_indices(pairs)
     vec = pos[j] - pos[i]
-    if cell is not None and pbc is not None and np.any(pbc) and vec.size:
+    if cell is not None and pbc is not None and any(np.ravel(pbc)) and vec.size:
         _, lengths = find_mic(vec, np.asarray(cell, dtype=np.float64), np.asarray(pbc, bool))
         return np.asarray(lengths, dtype=np.float64)
-    return np.linalg.norm(vec, axis=1)
+    return np.sqrt(_row_squares(vec))
+
+
+def _row_squares(vectors: np.ndarray) -> np.ndarray:
+    """(P,) squared lengths of (P, 3) vectors (one pass; no temporary array of squares)."""
+    return np.einsum("ij,ij->i", vectors, vectors)
 
 
 def _bond_changes_A(
@@ -217,24 +224,16 @@ def check_frame(
     collapse = settings.bond_collapse_A if bond_collapse_A is None else bond_collapse_A
     f_max = settings.max_force_eV_per_A if max_force_eV_per_A is None else max_force_eV_per_A
 
-    forces = np.asarray(forces_eV_per_A, dtype=np.float64)
+    forces = np.asarray(forces_eV_per_A, dtype=np.float64).reshape(-1, 3)
     positions = np.asarray(positions_A, dtype=np.float64)
-    if not np.isfinite(epot_eV):
-        return f"non-finite energy (E_pot = {epot_eV})"
-    if not np.all(np.isfinite(forces)):
-        return "non-finite forces"
-    if not np.all(np.isfinite(positions)):
-        return "non-finite positions"
-    if not np.isfinite(temperature_K):
-        return f"non-finite temperature (T = {temperature_K})"
+    reason = _non_finite(epot_eV, forces, positions, temperature_K)
+    if reason is not None:
+        return reason
 
     if forces.size:
-        norms = np.linalg.norm(forces.reshape(-1, 3), axis=1)
-        worst = int(np.argmax(norms))
-        if norms[worst] > f_max:
-            return (
-                f"force limit: |F| = {norms[worst]:.1f} eV/Å on atom {worst} exceeds {f_max:g} eV/Å"
-            )
+        norm, worst = largest_force(forces)
+        if norm > f_max:
+            return f"force limit: |F| = {norm:.1f} eV/Å on atom {worst} exceeds {f_max:g} eV/Å"
     if target_temperature_K is not None and temperature_K > target_temperature_K + excess:
         return (
             f"explosion: T = {temperature_K:.1f} K exceeds the target "
@@ -259,7 +258,7 @@ def check_frame(
         i, j, b0 = bonds
         changes = _bond_changes_A(positions, (i, j), b0, cell, pbc)
         if changes.size:
-            k = int(np.argmax(changes))
+            k = int(changes.argmax())
             if changes[k] > collapse:
                 return (
                     f"bond collapse: bond {int(i[k])}-{int(j[k])} changed by "
@@ -268,13 +267,46 @@ def check_frame(
     if metallic is not None and metallic[0].size:
         i, j, min_A = metallic
         short = min_A - bond_lengths_A(positions, (i, j), cell, pbc)
-        k = int(np.argmax(short))
+        k = int(short.argmax())
         if short[k] > 0:
             return (
                 f"bond collapse: metal atoms {int(i[k])}-{int(j[k])} overlap at "
                 f"{float(min_A[k] - short[k]):.2f} Å, closer than {METAL_OVERLAP_FRACTION:g} "
                 f"of their covalent radii sum ({float(min_A[k]):.2f} Å)"
             )
+    return None
+
+
+def largest_force(forces_eV_per_A: np.ndarray) -> tuple[float, int]:
+    """``(|F|, atom)``: the largest force norm of (N, 3) forces in eV/Å, and its atom (the
+    first of equals; N >= 1)."""
+    squares = _row_squares(np.asarray(forces_eV_per_A, dtype=np.float64).reshape(-1, 3))
+    worst = int(squares.argmax())
+    return math.sqrt(squares[worst]), worst
+
+
+def _non_finite(
+    epot_eV: float, forces: np.ndarray, positions: np.ndarray, temperature_K: float
+) -> str | None:
+    """The first non-finite value of a frame (energy, forces, positions, temperature), or
+    None. A finite sum has only finite terms (NaN and ±inf propagate through it), so a sound
+    frame costs two sums; only a frame that fails them is searched value by value (a sum
+    that overflows with every value finite is searched and passes)."""
+    if (
+        math.isfinite(epot_eV)
+        and math.isfinite(temperature_K)
+        and math.isfinite(forces.sum())
+        and math.isfinite(positions.sum())
+    ):
+        return None
+    if not math.isfinite(epot_eV):
+        return f"non-finite energy (E_pot = {epot_eV})"
+    if not np.isfinite(forces).all():
+        return "non-finite forces"
+    if not np.isfinite(positions).all():
+        return "non-finite positions"
+    if not math.isfinite(temperature_K):
+        return f"non-finite temperature (T = {temperature_K})"
     return None
 
 

@@ -154,9 +154,11 @@ def test_a_benchmark_runs_on_a_worker_and_every_record_is_stored(
     job = finished_bench
     assert job["status"] == "completed", job["failure_reason"]
     assert job["worker"] and job["started_at"] <= job["finished_at"]
-    records = job["records"]
+    assert len(job["records"]) == job["n_records"]
+    # the TorchSim arm runs only where the [bench] extra is installed (CI installs none)
+    records = [r for r in job["records"] if r["experiment"] != "peer"]
     # per model: bare, torch, ase on H2O; then bare and torch at 1 and 2 replicas
-    assert len(records) == job["n_records"] == 2 * 3 + 2 * 2 * 2
+    assert len(records) == 2 * 3 + 2 * 2 * 2
     for rec in records:
         assert set(ISSUE_KEYS) <= rec.keys() and set(RECORD_KEYS) <= rec.keys(), rec
         assert rec["structure"] == "H2O" and rec["n_atoms"] == 3 and rec["device"] == "cpu"
@@ -164,8 +166,11 @@ def test_a_benchmark_runs_on_a_worker_and_every_record_is_stored(
         if rec["engine"] == "bare":
             assert rec["step_ms"] is None and rec["harness_overhead"] is None
         else:
-            overhead = rec["step_ms"] / rec["inference_ms_per_step"] - 1
-            assert rec["harness_overhead"] == pytest.approx(overhead)
+            # each step paired with its own call; the ratio of the medians kept beside it
+            paired = rec["harness_ms_per_step"] / rec["inference_ms_per_step"]
+            assert rec["harness_overhead"] == pytest.approx(paired)
+            of_medians = rec["step_ms"] / rec["inference_ms_per_step"] - 1
+            assert rec["harness_overhead_of_medians"] == pytest.approx(of_medians)
     single = {(r["model"], r["engine"]) for r in records if r["experiment"] == "single"}
     assert single == {(m, e) for m in TINY_BENCH["models"] for e in ("bare", "torch", "ase")}
     batch = {

@@ -190,7 +190,7 @@ class HostFrame:
 def _host(t: torch.Tensor) -> np.ndarray:
     """``t`` as a float64 NumPy array on the host: a view of a CPU float64 tensor (states
     are never changed in place), else one transfer."""
-    if t.dtype == torch.float64 and t.device.type == "cpu" and not t.requires_grad:
+    if t.is_cpu and t.dtype is torch.float64 and not t.requires_grad:
         return t.numpy()
     return t.detach().to("cpu", torch.float64).numpy()
 

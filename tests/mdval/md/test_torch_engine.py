@@ -369,6 +369,69 @@ def test_a_crash_found_late_is_replayed_to_its_exact_step_in_nvt_and_in_a_batch(
     assert times[0][1] is not None and times[0][2] % 9 != 0  # not on a record step
 
 
+class NaNThenRaise(NaNBeyond):
+    """:class:`NaNBeyond` whose call also raises when an atom is past ``x_raise`` Å: a model
+    that fails some steps after its crash (only for a batch holding the broken system)."""
+
+    def __init__(self, x_max: float, x_raise: float) -> None:
+        super().__init__(x_max)
+        self.x_raise = x_raise
+
+    def forward(
+        self, positions: torch.Tensor, numbers: torch.Tensor, index: torch.Tensor, n: int
+    ) -> torch.Tensor:
+        if bool((positions[:, 0] > self.x_raise).any()):
+            raise RuntimeError("the model broke after its NaN")
+        return super().forward(positions, numbers, index, n)
+
+
+def test_a_crash_is_reported_before_a_model_failure_that_follows_it_in_its_group() -> None:
+    """Records are observed in groups: a model call that fails while the record showing an
+    earlier crash waits in its group must not hide the crash (the group is observed first);
+    the crash keeps its exact step, as with a potential that never raises. The H of
+    ``_water(0.0)`` passes X_MAX at step 8 (NaN), is at 0.0862 Å at step 10 (a record:
+    the check finds the NaN there) and 0.0880 Å at step 11, past 0.087 (the call raises)."""
+    systems = [(_water(0.0), 0.0, 0), (_water(-10.0), 0.0, 0)]
+    plain = run_batch(NaNBeyond(X_MAX), systems, n_steps=60, timestep_fs=0.5, record_every=5)
+    raising = run_batch(
+        NaNThenRaise(X_MAX, x_raise=0.087), systems, n_steps=60, timestep_fs=0.5, record_every=5
+    )
+    for result in (plain, raising):
+        bad, good = result.replicas
+        assert (bad.status, good.status) == ("crashed", "completed")
+        assert bad.reason is not None and bad.reason.startswith("non-finite energy")
+    assert raising.replicas[0].time_to_failure_ps == plain.replicas[0].time_to_failure_ps
+    np.testing.assert_array_equal(
+        raising.replicas[0].atoms.positions, plain.replicas[0].atoms.positions
+    )
+    assert [r.step for r in raising.replicas[1].records] == list(range(0, 61, 5))
+
+
+def test_records_are_observed_in_order_and_never_more_than_max_defer_steps_late() -> None:
+    """An observer sees every record, in order, at most MAX_DEFER_STEPS model calls after the
+    record's step (grouped: some later than their own step), and all before the run returns."""
+    from mdval.md.torch_engine.runner import MAX_DEFER_STEPS
+
+    model = ForceModel(MorsePairPotential().double())
+    seen: list[tuple[int, int]] = []
+
+    class Late:
+        interval = 5
+
+        def __call__(self, snap: Snapshot) -> None:
+            seen.append((snap.step, len(model.call_times_s) - 1))  # calls after the initial one
+
+        def close(self) -> None:
+            pass
+
+    run_batch(model, [(relaxed("CH4"), 300.0, 0)], 230, 0.5, 5, observers=[[Late()]])
+    steps = [step for step, _ in seen]
+    assert steps == list(range(0, 231, 5))
+    lateness = [called - step for step, called in seen]
+    assert max(lateness) <= MAX_DEFER_STEPS and max(lateness) > 0
+    assert seen[-1] == (230, 230)
+
+
 def test_a_raising_replica_is_isolated_and_the_others_go_on() -> None:
     systems = [(_water(-10.0), 0.0, 0), (_water(0.0), 0.0, 0)]
     result = run_batch(RaiseBeyond(X_MAX), systems, n_steps=40, timestep_fs=0.5, record_every=5)

@@ -130,6 +130,16 @@ def test_non_finite_values(water: Atoms, field: str, value: object) -> None:
     assert reason is not None and reason.startswith("non-finite")
 
 
+def test_finite_forces_whose_sum_overflows_are_judged_by_the_force_limit(water: Atoms) -> None:
+    """The finiteness check sums the values; a sum that overflows with every value finite
+    is searched value by value and reaches the force limit, not "non-finite"."""
+    forces = np.full((3, 3), 1e308)
+    assert not np.isfinite(forces.sum()) and np.isfinite(forces).all()
+    reason = _frame(water, forces_eV_per_A=forces)
+    assert reason is not None and reason.startswith("force limit"), reason
+    assert _frame(water, forces_eV_per_A=np.array([[0.0, 0.0, -np.inf]] * 3)) == "non-finite forces"
+
+
 def test_temperature_far_above_target(water: Atoms) -> None:
     reason = _frame(water, temperature_K=10_400.0)
     assert reason is not None and reason.startswith("explosion") and "target" in reason

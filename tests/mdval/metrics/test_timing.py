@@ -6,13 +6,17 @@ import mmap
 import sys
 from importlib import metadata
 
+import numpy as np
 import pytest
 
 from mdval.metrics.timing import (
     PeakMemory,
     device_info,
+    harness_ms_per_step,
     harness_overhead,
+    mean_harness_overhead,
     median_ms,
+    paired_harness_overhead,
     speedup,
     throughput_atom_steps_per_s,
 )
@@ -27,6 +31,32 @@ def test_harness_overhead() -> None:
     assert harness_overhead(12.0, 10.0) == pytest.approx(0.2)
     assert harness_overhead(12.0, 0.0) is None
     assert harness_overhead(None, 10.0) is None
+
+
+def test_the_paired_overhead_keeps_a_slow_step_out_of_the_share() -> None:
+    """A host in two modes: 150 calls of 1 ms with 0.03 ms around each, 150 of 2 ms with
+    0.06 ms around each, and one fast step whose harness was preempted for 1.2 ms. The median
+    step then falls in the slow mode (2.06 ms) while the median call sits between the modes
+    (1.5 ms): the ratio of medians says 0.37. Paired, the median harness is 0.06 ms: 0.04."""
+    calls = [0.001] * 150 + [0.002] * 150
+    around = [0.00003] * 149 + [0.0012] + [0.00006] * 150
+    steps = [c + h for c, h in zip(calls, around, strict=True)]
+    unpaired = harness_overhead(1000 * float(np.median(steps)), 1000 * float(np.median(calls)))
+    assert unpaired == pytest.approx(2.06 / 1.5 - 1)
+    assert harness_ms_per_step(steps, calls) == pytest.approx(0.06)
+    assert paired_harness_overhead(steps, calls) == pytest.approx(0.06 / 1.5)
+    total_around = 149 * 0.03 + 1.2 + 150 * 0.06
+    assert mean_harness_overhead(steps, calls) == pytest.approx(total_around / 450.0)
+
+
+def test_steps_pair_with_the_last_calls() -> None:
+    """Calls before the steps' own (the initial forces) belong to no step."""
+    steps, calls = [0.0011, 0.0012], [0.005, 0.001, 0.001]
+    assert harness_ms_per_step(steps, calls) == pytest.approx(0.15)
+    assert paired_harness_overhead(steps, calls) == pytest.approx(0.15)
+    assert paired_harness_overhead([], calls) is None
+    assert paired_harness_overhead(steps, [0.001]) is None  # fewer calls than steps
+    assert mean_harness_overhead(steps, [0.0, 0.0]) is None
 
 
 def test_throughput_counts_all_replicas() -> None:
