@@ -293,7 +293,7 @@ class _Runner:
         noise = None
         if self.thermostat is not None:  # where a replay from this step would draw from
             noise = [g.bit_generator.state for g in self.thermostat.generators]
-        self._pending.append(_Record(step, state, noise))
+        self._pending.append(_Record(step, state, noise, self.last_call_ms))
         if last or len(self._pending) >= self._group:
             self._flush()
 
@@ -313,7 +313,7 @@ class _Runner:
                 due = [o for o in self.observers[s] if _exact(o) or record.step % o.interval == 0]
                 if not due:
                     continue
-                snap = self._snapshot(frame, s, record.step)
+                snap = self._snapshot(frame, s, record.step, call_ms=record.call_ms)
                 try:
                     for observer in due:
                         observer(snap)
@@ -393,9 +393,11 @@ class _Runner:
         numbers: np.ndarray | None = None,
         n_dof: int | None = None,
         system: int | None = None,
+        call_ms: float | None = None,
     ) -> Snapshot:
         """Row ``s`` of ``frame``; ``numbers``, ``n_dof`` and the cell are those of system
-        ``system`` (default ``s``) of the batch when a replay's frame holds it alone."""
+        ``system`` (default ``s``) of the batch when a replay's frame holds it alone;
+        ``call_ms`` the time of the call that gave the frame's forces (default: the newest)."""
         rows = frame.rows(s)
         p = frame.momenta[rows]
         m = frame.masses[rows]
@@ -415,7 +417,7 @@ class _Runner:
             temperature_K=float(
                 kinetic_temperature_K(ekin, self.n_dof[s] if n_dof is None else n_dof)
             ),
-            inference_ms=self.last_call_ms,
+            inference_ms=self.last_call_ms if call_ms is None else call_ms,
             **self.cells[s if system is None else system],
         )
 
@@ -464,12 +466,14 @@ class _Runner:
 
 @dataclass(frozen=True)
 class _Record:
-    """A record taken and not yet observed: its step, the batch state then and each
-    system's thermostat noise generator's state (None in NVE)."""
+    """A record taken and not yet observed: its step, the batch state then, each system's
+    thermostat noise generator's state (None in NVE) and the wall time of the model call
+    that gave its forces (ms)."""
 
     step: int
     state: MDState
     noise: list[Mapping[str, Any]] | None
+    call_ms: float
 
 
 @dataclass(frozen=True)

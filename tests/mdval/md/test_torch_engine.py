@@ -409,27 +409,31 @@ def test_a_crash_is_reported_before_a_model_failure_that_follows_it_in_its_group
 
 def test_records_are_observed_in_order_and_never_more_than_max_defer_steps_late() -> None:
     """An observer sees every record, in order, at most MAX_DEFER_STEPS model calls after the
-    record's step (grouped: some later than their own step), and all before the run returns."""
+    record's step (grouped: some later than their own step), and all before the run returns;
+    a record's ``inference_ms`` is the time of its own step's call, not of the newest."""
     from mdval.md.torch_engine.runner import MAX_DEFER_STEPS
 
     model = ForceModel(MorsePairPotential().double())
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[int, int, float]] = []
 
     class Late:
         interval = 5
 
         def __call__(self, snap: Snapshot) -> None:
-            seen.append((snap.step, len(model.call_times_s) - 1))  # calls after the initial one
+            called = len(model.call_times_s) - 1  # calls after the initial one
+            seen.append((snap.step, called, snap.inference_ms))
 
         def close(self) -> None:
             pass
 
-    run_batch(model, [(relaxed("CH4"), 300.0, 0)], 230, 0.5, 5, observers=[[Late()]])
-    steps = [step for step, _ in seen]
+    result = run_batch(model, [(relaxed("CH4"), 300.0, 0)], 230, 0.5, 5, observers=[[Late()]])
+    steps = [step for step, _, _ in seen]
     assert steps == list(range(0, 231, 5))
-    lateness = [called - step for step, called in seen]
+    lateness = [called - step for step, called, _ in seen]
     assert max(lateness) <= MAX_DEFER_STEPS and max(lateness) > 0
-    assert seen[-1] == (230, 230)
+    assert seen[-1][:2] == (230, 230)
+    calls_ms = [1000.0 * t for t in result.timings["production"].inference_s]
+    assert [ms for _, _, ms in seen] == [calls_ms[step] for step in steps]
 
 
 def test_a_raising_replica_is_isolated_and_the_others_go_on() -> None:
