@@ -30,6 +30,7 @@ from mdval.metrics.timing import (
     harness_overhead,
     mean_harness_overhead,
     median_ms,
+    paired_harness_overhead,
 )
 from mdval.potentials.base import PotentialEntry
 
@@ -77,10 +78,9 @@ def _record(
     warmup: int,
     peak_MB: float | None,
     experiment: str,
-    harness_ms: float | None = None,
+    overhead: float | None = None,
 ) -> BenchRecord:
-    """A record; ``harness_overhead`` is ``harness_ms`` (the median step's time outside its
-    own call) ÷ ``inference_ms``, None without it (the bare model)."""
+    """A record; ``overhead`` is its ``harness_overhead`` (None for the bare model)."""
     n_atoms = len(atoms)
     throughput = n_atoms * replicas * n_steps / wall_s if wall_s > 0 else None
     return BenchRecord(
@@ -92,9 +92,7 @@ def _record(
         device=device,
         inference_ms_per_step=inference_ms,
         step_ms=step_ms,
-        harness_overhead=None
-        if harness_ms is None or not inference_ms
-        else harness_ms / inference_ms,
+        harness_overhead=overhead,
         throughput_atom_steps_per_s=throughput,
         peak_memory_MB=peak_MB,
         experiment=experiment,
@@ -238,7 +236,6 @@ def _from_timing(
     steps = timing.step_s[warmup:]
     calls = timing.inference_s[warmup + 1 if skip_calls is None else skip_calls :]
     inference_ms, step_ms = median_ms(calls), median_ms(steps)
-    harness_ms = harness_ms_per_step(steps, calls)
     rec = _record(
         name,
         atoms,
@@ -252,9 +249,9 @@ def _from_timing(
         warmup,
         peak_MB,
         experiment,
-        harness_ms=harness_ms,
+        overhead=paired_harness_overhead(steps, calls),
     )
-    rec.extra["harness_ms_per_step"] = harness_ms
+    rec.extra["harness_ms_per_step"] = harness_ms_per_step(steps, calls)
     rec.extra["harness_overhead_of_medians"] = harness_overhead(step_ms, inference_ms)
     rec.extra["harness_overhead_mean"] = mean_harness_overhead(steps, calls)
     return rec

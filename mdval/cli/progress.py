@@ -42,34 +42,6 @@ def _thermo(record: ThermoRecord | None) -> str:
     return f"{record.phase[:5]} T={record.temperature_K:7.1f} K  E_tot={record.etot_eV:.4f} eV"
 
 
-class ProgressListener(RunListener):
-    """Shows steps done, the current temperature and total energy, and the ETA."""
-
-    def __init__(self, console: Console, label: str) -> None:
-        self.console = console
-        self.label = label
-        self.progress: Progress | None = None
-        self.task: Any = None
-        self._last: ThermoRecord | None = None
-
-    def on_start(self, info: dict[str, Any]) -> None:
-        self.progress = _progress(self.console)
-        self.progress.start()
-        self.task = self.progress.add_task(self.label, total=info["total_steps"], thermo="")
-
-    def on_thermo(self, record: ThermoRecord) -> None:
-        self._last = record
-
-    def on_progress(self, done_steps: int, total_steps: int) -> None:
-        if self.progress is None:
-            return
-        self.progress.update(self.task, completed=done_steps, thermo=_thermo(self._last))
-
-    def on_end(self, summary: dict[str, Any]) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-
 class ProgressBoard:
     """One live display for runs that go side by side: a bar per run, shown from the run's
     start (a control found in the cache never starts, so never shows). Use as a context
@@ -112,3 +84,18 @@ class _BoardRow(RunListener):
 
     def on_end(self, summary: dict[str, Any]) -> None:
         self.progress.update(self.task, visible=False)
+
+
+class ProgressListener(_BoardRow):
+    """Shows steps done, the current temperature and total energy, and the ETA: a board of
+    one run, its display up from the run's start to its end."""
+
+    def __init__(self, console: Console, label: str) -> None:
+        super().__init__(_progress(console), label)
+
+    def on_start(self, info: dict[str, Any]) -> None:
+        self.progress.start()
+        super().on_start(info)
+
+    def on_end(self, summary: dict[str, Any]) -> None:
+        self.progress.stop()
